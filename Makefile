@@ -1,0 +1,59 @@
+# The project's interface: CI and the README call only these targets.
+# Every target that needs Python sets up .venv first (from a fresh clone: Python 3.11 and make).
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+ASSIGNMENT ?= 01_autograd
+JOBS ?= 2
+# Plots render to files, never to a window; no run-time downloads anywhere.
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test lint book lab release grade bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: $(STAMP)  ## create .venv with the pinned dependencies and this package
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+test: $(STAMP)  ## lint, then the whole test suite (notebooks, grading pipeline, book)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup tests; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: a failure here, not a pass" >&2; exit 1; fi; \
+	  exit $$rc
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+book: $(STAMP)  ## build the book (executes lessons, cached) into book/_build/html
+	$(BIN)/python -m autograder.book build
+
+lab: $(STAMP)  ## JupyterLab 4 on the course, with nbgrader's extensions
+	cd course && $(BIN)/jupyter lab
+
+release: $(STAMP)  ## student version of ASSIGNMENT into course/release/ASSIGNMENT
+	cd course && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+
+grade: $(STAMP)  ## autograde course/submitted/*/ASSIGNMENT
+	cd course && $(BIN)/nbgrader autograde $(ASSIGNMENT)
+
+bench: $(STAMP)  ## timing and memory tables (medians of 3)
+	$(BIN)/python bench/run.py
+
+clean:  ## remove generated files (keeps .venv; `rm -rf .venv` for a clean slate)
+	rm -rf book/_build book/chapters course/release course/autograded course/feedback \
+	       course/exchange course/grades tests/artifacts bench/results .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
