@@ -11,6 +11,8 @@ JOBS ?= 2
 # Plots render to files, never to a window; no run-time downloads anywhere.
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# nbgrader runs `alembic` from PATH: the venv's tools come first.
+export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test lint book lab release grade bench clean

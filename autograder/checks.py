@@ -9,6 +9,10 @@ All comparisons happen on the CPU (results may come from a GPU), with the tolera
 :mod:`autograder.tolerances`. ``compare`` prints a one-line comparison for lessons instead of
 raising.
 
+Values may be tensors (any device, with or without ``requires_grad``), NumPy arrays, Python
+numbers or nested lists. Python numbers carry no dtype: ``assert_close`` checks dtypes only
+when both sides are tensors or arrays, and reads Python floats as float64.
+
 Left out: gradients, modules, optimizers and training runs (their own modules build on these).
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -37,9 +41,17 @@ class CheckFailed(AssertionError):
     """A check did not pass; the message is meant for the learner."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     __tracebackhide__ = True  # IPython and pytest hide this frame from the traceback
     raise CheckFailed(message) from None
+
+
+def _has_dtype(value: Any) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray | np.generic)
+
+
+def _on_cuda(*values: Any) -> bool:
+    return any(isinstance(v, torch.Tensor) and v.is_cuda for v in values)
 
 
 def _to_tensor(value: Any, name: str) -> torch.Tensor:
@@ -48,108 +60,192 @@ def _to_tensor(value: Any, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
     if isinstance(value, np.ndarray | np.generic):
-        return torch.from_numpy(np.asarray(value))
-    if isinstance(value, bool | int | float):
-        return torch.tensor(value)
-    if isinstance(value, list | tuple):
+        # A writable, positively strided copy: torch.from_numpy warns on read-only arrays
+        # and refuses negative strides (x[::-1]).
+        array = np.array(value, copy=True, order="C")
         try:
-            return torch.tensor(value)
-        except (TypeError, ValueError, RuntimeError):
-            pass
+            return torch.from_numpy(array)
+        except TypeError:
+            _fail(f"{name} is a NumPy array of dtype {array.dtype}, which is not numeric.")
     if value is None:
         _fail(
-            f"{name} is None: the function returned nothing. "
-            "Did you forget a `return` statement?"
+            f"{name} is None: the function returned nothing. Did you forget a `return` statement?"
         )
+    if isinstance(value, list | tuple) and any(
+        isinstance(v, torch.Tensor | np.ndarray | list | tuple) for v in value
+    ):
+        parts = [_to_tensor(v, name) for v in value]
+        if len({p.shape for p in parts}) == 1:
+            return torch.stack(parts)
+        _fail(
+            f"{name} is a {type(value).__name__} of pieces of different shapes, but one "
+            "tensor was expected.\n"
+            "  likely cause: combine the pieces with torch.stack or torch.cat."
+        )
+    if isinstance(value, bool | int | float | complex | list | tuple):
+        try:
+            t = torch.tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            _fail(f"{name} should be a tensor, but it is a {type(value).__name__} of mixed values.")
+        if t.is_floating_point():  # Python floats are double precision
+            return t.to(torch.float64)
+        if t.is_complex():
+            return t.to(torch.complex128)
+        return t
     _fail(f"{name} should be a tensor, but it is a {type(value).__name__}.")
-    raise AssertionError  # unreachable; keeps type checkers content
 
 
-def _fmt(x: float) -> str:
-    if isinstance(x, bool):
+def _fmt(x: float | complex) -> str:
+    if isinstance(x, bool | int):
         return str(x)
-    if isinstance(x, int):
-        return str(x)
+    if isinstance(x, complex):
+        return f"{x:.6g}"
     if math.isnan(x) or math.isinf(x):
         return str(x)
     return f"{x:.6g}"
 
 
-def _shape(t: torch.Tensor) -> str:
-    return "(" + ", ".join(str(s) for s in t.shape) + ("," if t.dim() == 1 else "") + ")"
+def _shape(shape: torch.Size | Sequence[int | None] | torch.Tensor) -> str:
+    dims = tuple(shape.shape) if isinstance(shape, torch.Tensor) else tuple(shape)
+    inner = ", ".join("*" if d is None else str(d) for d in dims)
+    return "(" + inner + ("," if len(dims) == 1 else "") + ")"
 
 
-def _shape_hint(actual: torch.Size, expected: torch.Size) -> str:
+def _dtype(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _shape_hint(actual: Sequence[int], expected: Sequence[int]) -> str:
     """A likely cause for a shape mismatch, or an empty string."""
-    if len(actual) == len(expected) and tuple(actual) == tuple(reversed(expected)):
+    a, e = tuple(actual), tuple(expected)
+    if len(a) == len(e) >= 2 and a == e[::-1]:
         return "the dimensions are reversed: is a matrix transposed (W vs W.T)?"
-    if len(expected) == 0 and len(actual) > 0:
+    if not e and a:
         return "a single number was expected: did you forget to reduce (mean or sum)?"
-    if len(actual) == 0 and len(expected) > 0:
+    if not a and e:
         return "one value per element was expected, but the result was reduced to one number."
-    if len(actual) + 1 == len(expected) and 1 in expected:
-        return "a dimension of size 1 is missing: reduce with keepdim=True, or unsqueeze."
-    if len(actual) == len(expected) + 1 and 1 in actual:
-        return "there is an extra dimension of size 1: squeeze it, or reduce without keepdim."
-    if len(actual) + 1 == len(expected):
+    squeezed_a, squeezed_e = tuple(d for d in a if d != 1), tuple(d for d in e if d != 1)
+    if squeezed_a == squeezed_e:
+        if len(a) < len(e):
+            return "a dimension of size 1 is missing: reduce with keepdim=True, or unsqueeze."
+        if len(a) > len(e):
+            return "there is an extra dimension of size 1: squeeze it, or reduce without keepdim."
+        return "a dimension of size 1 is in another place: check the unsqueeze/view."
+    if len(a) > len(e) and a[len(a) - len(e) :] == e:
+        return (
+            f"extra leading dimensions {_shape(a[: len(a) - len(e)])}: one value per example "
+            "where one for the whole batch was expected; a broadcast input's gradient "
+            "(a bias, say) is summed over the batch."
+        )
+    if len(a) < len(e) and e[len(e) - len(a) :] == a:
+        return "the leading (batch) dimensions are missing: was the result reduced over the batch?"
+    if len(a) + 1 == len(e):
         return "one dimension is missing: was the result reduced over an axis that should stay?"
-    if len(actual) == len(expected) and math.prod(actual) == math.prod(expected):
-        return "the same number of elements in another layout: check view/reshape and the order of dimensions."
-    if len(actual) == len(expected):
-        diffs = [i for i, (a, e) in enumerate(zip(actual, expected, strict=True)) if a != e]
+    if len(a) == len(e) + 1:
+        return (
+            "there is one dimension too many: is a reduction (sum or mean) over one axis missing?"
+        )
+    if len(a) == len(e) and sorted(a) == sorted(e):
+        return "the same dimensions in another order: check transpose/permute and the order of dimensions."
+    if len(a) == len(e) and math.prod(a) == math.prod(e):
+        return "the same number of elements in another layout: check view/reshape."
+    if len(a) == len(e):
+        diffs = [i for i, (x, y) in enumerate(zip(a, e, strict=True)) if x != y]
         if len(diffs) == 1:
-            return f"only dimension {diffs[0]} differs: check the computation along that axis."
+            i = diffs[0]
+            if a[i] == 1:
+                return f"dimension {i} was reduced: was the sum or mean taken over the wrong axis?"
+            return f"only dimension {i} differs: check the computation along that axis."
     return ""
 
 
-def check_shape(value: Any, shape: Sequence[int | None], name: str = "result") -> None:
+def check_shape(value: Any, shape: Sequence[int | None] | int, name: str = "result") -> None:
     """Check that ``value`` is a tensor of ``shape``; ``None`` in ``shape`` matches any size."""
     __tracebackhide__ = True
     t = _to_tensor(value, name)
-    expected = tuple(shape)
+    expected = (shape,) if isinstance(shape, int) else tuple(shape)
     ok = t.dim() == len(expected) and all(
         e is None or e == a for a, e in zip(t.shape, expected, strict=True)
     )
     if ok:
         return
-    shown = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
-    msg = f"{name} has shape {_shape(t)}, but shape {shown} was expected."
+    msg = f"{name} has shape {_shape(t)}, but shape {_shape(expected)} was expected."
     if None not in expected:
-        hint = _shape_hint(t.shape, torch.Size(expected))  # type: ignore[arg-type]
+        hint = _shape_hint(t.shape, expected)  # type: ignore[arg-type]
         if hint:
             msg += f"\n  likely cause: {hint}"
     _fail(msg)
 
 
-def check_dtype(value: Any, dtype: torch.dtype, name: str = "result") -> None:
-    """Check that ``value`` is a tensor of ``dtype``."""
-    __tracebackhide__ = True
-    t = _to_tensor(value, name)
-    if t.dtype == dtype:
-        return
-    msg = f"{name} has dtype {t.dtype}, but {dtype} was expected."
-    if dtype.is_floating_point and not t.dtype.is_floating_point:
-        msg += (
-            "\n  likely cause: integer arithmetic, or a tensor made from Python ints; "
+def _dtype_problem(actual: torch.dtype, expected: torch.dtype, name: str) -> str | None:
+    """The message for a tensor of dtype ``actual`` where ``expected`` belongs, or None."""
+    if actual == expected:
+        return None
+    msg = f"{name} has dtype {_dtype(actual)}, but {_dtype(expected)} was expected."
+    cause = ""
+    if expected.is_floating_point and not actual.is_floating_point:
+        cause = (
+            "integer arithmetic, or a tensor made from Python ints; "
             "convert with .float() or create it with dtype=..."
         )
-    elif dtype.is_floating_point and t.dtype.is_floating_point:
-        msg += "\n  likely cause: a constant tensor created with another dtype; keep the input's dtype (x.dtype)."
-    _fail(msg)
+    elif expected == torch.float64 and actual.is_floating_point:
+        cause = (
+            "a tensor created inside the function without dtype= (torch.zeros(n) is float32) "
+            "lost precision; create it with dtype=x.dtype or use torch.zeros_like(x)."
+        )
+    elif expected.is_floating_point and actual.is_floating_point:
+        cause = (
+            "a tensor made from a NumPy array (float64) or created with another dtype; "
+            "keep the input's dtype (x.dtype) or convert with .to(x.dtype)."
+        )
+    elif expected == torch.bool:
+        cause = "a comparison such as (x > 0) gives a bool tensor directly."
+    elif not expected.is_floating_point and actual.is_floating_point:
+        cause = (
+            "integers (indices, labels, counts) were expected: argmax gives int64, "
+            "but a division with / makes floats; use // or .long()."
+        )
+    if cause:
+        msg += f"\n  likely cause: {cause}"
+    return msg
+
+
+def check_dtype(value: Any, dtype: torch.dtype, name: str = "result") -> None:
+    """Check that ``value`` is a tensor (or array) of ``dtype``."""
+    __tracebackhide__ = True
+    if isinstance(value, bool | int | float | complex):
+        _fail(
+            f"{name} is a Python {type(value).__name__}, but a tensor of dtype "
+            f"{_dtype(dtype)} was expected.\n"
+            "  likely cause: .item() or float() turned the tensor into a number; "
+            "return the tensor itself."
+        )
+    if isinstance(value, list | tuple):
+        _fail(
+            f"{name} is a Python {type(value).__name__}, but a tensor of dtype "
+            f"{_dtype(dtype)} was expected.\n"
+            "  likely cause: build it with torch.tensor(...), or torch.stack a list of tensors."
+        )
+    t = _to_tensor(value, name)
+    problem = _dtype_problem(t.dtype, dtype, name)
+    if problem:
+        _fail(problem)
 
 
 def _nonfinite_message(t: torch.Tensor, name: str) -> str:
     bad = ~torch.isfinite(t)
     count = int(bad.sum())
-    first = tuple(int(i) for i in torch.nonzero(bad)[0]) if t.dim() else ()
     kinds = []
     if torch.isnan(t).any():
         kinds.append("NaN")
     if torch.isinf(t).any():
         kinds.append("inf")
+    where = ""
+    if t.dim():
+        first = tuple(int(i) for i in torch.nonzero(bad)[0])
+        where = f" ({count} of {t.numel()} elements, first at index {first})"
     return (
-        f"{name} contains {' and '.join(kinds)} ({count} of {t.numel()} elements, "
-        f"first at index {first}).\n"
+        f"{name} contains {' and '.join(kinds)}{where}.\n"
         "  likely cause: overflow or an undefined operation: exp of a large number "
         "(subtract the maximum first), log of 0, or a division by 0."
     )
@@ -159,18 +255,24 @@ def check_finite(value: Any, name: str = "result") -> None:
     """Check that ``value`` holds no NaN and no infinity."""
     __tracebackhide__ = True
     t = _to_tensor(value, name)
-    if t.is_floating_point() or t.is_complex():
-        if not torch.isfinite(t).all():
-            _fail(_nonfinite_message(t, name))
+    if (t.is_floating_point() or t.is_complex()) and not torch.isfinite(t).all():
+        _fail(_nonfinite_message(t, name))
 
 
 def _value_hint(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> str:
     """A likely cause for values that differ, from a few common patterns; empty if none fits."""
-    if e.numel() == 0 or not torch.isfinite(a).all():
+    if e.numel() == 0 or a.is_complex() or e.is_complex():
+        return ""
+    if not (torch.isfinite(a).all() and torch.isfinite(e).all()):
         return ""
     scale = atol + rtol * e.abs()
-    if torch.all((a + e).abs() <= scale) and e.abs().max() > atol:
-        return "the sign is flipped (a gradient of -f instead of f, or the subtraction reversed)."
+    if float(e.abs().max()) > 10 * atol:
+        if float(a.abs().max()) <= atol:
+            return "every value is 0: was the result left as created (torch.zeros) or never accumulated?"
+        if torch.all((a + e).abs() <= scale):
+            return (
+                "the sign is flipped (a gradient of -f instead of f, or the subtraction reversed)."
+            )
     if e.dim() == 2 and e.shape[0] == e.shape[1] and torch.all((a - e.T).abs() <= scale):
         return "the result is the transpose of the expected one."
     nonzero = e.abs() > 10 * atol
@@ -186,11 +288,93 @@ def _value_hint(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> s
                 n_hint = f" (= 1/{round(inv)}: a mean where a sum belongs, or a double division?)"
             return f"every value is off by the same factor {_fmt(r)}{n_hint}."
     diff = a - e
-    if e.numel() >= 2 and float(diff.abs().min()) > atol and torch.allclose(
-        diff, torch.full_like(diff, float(diff.flatten()[0])), rtol=1e-4, atol=atol
+    offset = float(diff.flatten()[0])
+    if (
+        e.numel() >= 2
+        and float(diff.abs().min()) > atol
+        and torch.allclose(diff, torch.full_like(diff, offset), rtol=1e-4, atol=atol)
     ):
-        return f"every value is off by the same constant {_fmt(float(diff.flatten()[0]))} (a missing or extra term?)."
+        return f"every value is off by the same constant {_fmt(offset)} (a missing or extra term?)."
     return ""
+
+
+def _mismatch(
+    actual: Any,
+    expected: Any,
+    *,
+    name: str,
+    rtol: float | None = None,
+    atol: float | None = None,
+    check_dtype: bool = True,
+    hint: str | None = None,
+    header: str | None = None,
+    want: str = "expected",
+) -> str | None:
+    """The message explaining how ``actual`` differs from ``expected``, or None if it is close.
+
+    ``header`` replaces the first line; ``want`` names the reference in "got ..., expected ...".
+    Shared by every check of the package that compares values.
+    """
+    __tracebackhide__ = True
+    a = _to_tensor(actual, name)
+    e = _to_tensor(expected, f"the expected {name}")
+    if a.shape != e.shape:
+        msg = f"{name} has shape {_shape(a)}, but shape {_shape(e)} was expected."
+        cause = _shape_hint(a.shape, e.shape)
+        return msg + (f"\n  likely cause: {cause}" if cause else "")
+    if check_dtype and _has_dtype(actual) and _has_dtype(expected):
+        problem = _dtype_problem(a.dtype, e.dtype, name)
+        if problem:
+            return problem
+    tol = tolerance_for(a.dtype, e.dtype, on_cuda=_on_cuda(actual, expected))
+    rtol = tol.rtol if rtol is None else rtol
+    atol = tol.atol if atol is None else atol
+    dtypes = (
+        _dtype(a.dtype) if a.dtype == e.dtype else f"{_dtype(a.dtype)} (expected {_dtype(e.dtype)})"
+    )
+
+    if a.dtype == torch.bool or e.dtype == torch.bool:
+        a, e = a.to(torch.int64), e.to(torch.int64)
+    work = torch.promote_types(a.dtype, e.dtype)
+    if not (work.is_floating_point or work.is_complex):
+        work = torch.float64
+    if work in (torch.float16, torch.bfloat16):
+        work = torch.float32
+    a, e = a.to(work), e.to(work)
+
+    if torch.isfinite(e).all() and not torch.isfinite(a).all():
+        return _nonfinite_message(a, name)
+
+    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+    if bool(close.all()):
+        return None
+
+    abs_err = (a - e).abs()
+    abs_err = torch.where(torch.isnan(abs_err), torch.full_like(abs_err, math.inf), abs_err)
+    rel_err = torch.where(abs_err == 0, torch.zeros_like(abs_err), abs_err / e.abs())
+    worst = int(torch.argmax(torch.where(close, torch.zeros_like(abs_err), abs_err + 1)))
+    idx = tuple(int(i) for i in np.unravel_index(worst, tuple(a.shape))) if a.dim() else ()
+    n_bad = int((~close).sum())
+
+    lines = [header or f"{name} is not close to the {want} values."]
+    lines.append(f"  shape {_shape(a)}, dtype {dtypes}; tolerance rtol={rtol:.0e}, atol={atol:.0e}")
+    if a.numel() > 1:
+        lines.append(
+            f"  mismatched elements: {n_bad} / {a.numel()} ({100 * n_bad / a.numel():.1f}%)"
+        )
+    where = f" at index {idx}" if a.dim() else ""
+    lines.append(
+        f"  largest difference{where}: got {_fmt(a.flatten()[worst].item())}, "
+        f"{want} {_fmt(e.flatten()[worst].item())}"
+    )
+    lines.append(
+        f"  max absolute error {_fmt(float(abs_err.max()))}, "
+        f"max relative error {_fmt(float(rel_err.max()))}"
+    )
+    cause = hint or _value_hint(a, e, rtol, atol)
+    if cause:
+        lines.append(f"  likely cause: {cause}")
+    return "\n".join(lines)
 
 
 def assert_close(
@@ -210,7 +394,8 @@ def assert_close(
         expected: the reference result.
         rtol, atol: override the defaults of :func:`autograder.tolerances.tolerance_for`.
         name: how the message calls the value, e.g. ``"softmax(x)"`` or ``"grad_W"``.
-        check_dtype: whether a different dtype is a failure.
+        check_dtype: whether a different dtype is a failure (checked only when both values
+            are tensors or arrays: a Python number has no dtype).
         hint: a likely cause to add to the message when the values differ (the test knows
             its exercise's classic mistakes better than a generic pattern does).
 
@@ -219,70 +404,16 @@ def assert_close(
             largest difference is, and a likely cause.
     """
     __tracebackhide__ = True
-    a = _to_tensor(actual, name)
-    e = _to_tensor(expected, f"the expected {name}")
-    if a.shape != e.shape:
-        msg = f"{name} has shape {_shape(a)}, but shape {_shape(e)} was expected."
-        cause = _shape_hint(a.shape, e.shape)
-        if cause:
-            msg += f"\n  likely cause: {cause}"
-        _fail(msg)
-    if check_dtype and a.dtype != e.dtype:
-        check_dtype_fn(a, e.dtype, name)
-    tol = tolerance_for(a.dtype, e.dtype)
-    rtol = tol.rtol if rtol is None else rtol
-    atol = tol.atol if atol is None else atol
-
-    if a.dtype == torch.bool or e.dtype == torch.bool:
-        a, e = a.to(torch.int64), e.to(torch.int64)
-    work = torch.promote_types(a.dtype, e.dtype)
-    if not (work.is_floating_point or work.is_complex):
-        work = torch.float64
-    if work in (torch.float16, torch.bfloat16):
-        work = torch.float32
-    a, e = a.to(work), e.to(work)
-
-    if (e.is_floating_point() or e.is_complex()) and torch.isfinite(e).all() and not torch.isfinite(a).all():
-        _fail(_nonfinite_message(a, name))
-
-    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
-    if bool(close.all()):
-        return
-
-    abs_err = (a - e).abs()
-    abs_err = torch.where(torch.isnan(abs_err), torch.full_like(abs_err, float("inf")), abs_err)
-    rel_err = abs_err / e.abs().clamp_min(torch.finfo(abs_err.dtype).tiny)
-    worst = int(torch.argmax(torch.where(close, torch.zeros_like(abs_err), abs_err + 1)))
-    idx = tuple(int(i) for i in np.unravel_index(worst, tuple(a.shape))) if a.dim() else ()
-    n_bad = int((~close).sum())
-
-    lines = [f"{name} is not close to the expected values."]
-    lines.append(
-        f"  shape {_shape(a)}, dtype {actual.dtype if isinstance(actual, torch.Tensor) else a.dtype}; "
-        f"tolerance rtol={rtol:.0e}, atol={atol:.0e}"
+    message = _mismatch(
+        actual, expected, name=name, rtol=rtol, atol=atol, check_dtype=check_dtype, hint=hint
     )
-    if a.numel() > 1:
-        lines.append(f"  mismatched elements: {n_bad} / {a.numel()} ({100 * n_bad / a.numel():.1f}%)")
-    where = f" at index {idx}" if a.dim() else ""
-    lines.append(
-        f"  largest difference{where}: got {_fmt(a.flatten()[worst].item())}, "
-        f"expected {_fmt(e.flatten()[worst].item())}"
-    )
-    lines.append(
-        f"  max absolute error {_fmt(float(abs_err.max()))}, "
-        f"max relative error {_fmt(float(rel_err.max()))}"
-    )
-    cause = hint or _value_hint(a, e, rtol, atol)
-    if cause:
-        lines.append(f"  likely cause: {cause}")
-    _fail("\n".join(lines))
+    if message:
+        _fail(message)
 
 
-# ``assert_close`` has a parameter named ``check_dtype``; keep a second name for the function.
-check_dtype_fn = check_dtype
-
-
-def compare(name: str, ours: Any, theirs: Any, *, rtol: float | None = None, atol: float | None = None) -> bool:
+def compare(
+    name: str, ours: Any, theirs: Any, *, rtol: float | None = None, atol: float | None = None
+) -> bool:
     """Print how ``ours`` compares with ``theirs`` (PyTorch's): exact, close, and max difference.
 
     For lessons, after Karpathy's ``cmp``: it prints rather than raises, and returns whether the
@@ -293,15 +424,16 @@ def compare(name: str, ours: Any, theirs: Any, *, rtol: float | None = None, ato
     if a.shape != b.shape:
         print(f"{name:<20} | shapes differ: {_shape(a)} vs {_shape(b)}")
         return False
-    tol = tolerance_for(a.dtype, b.dtype)
+    tol = tolerance_for(a.dtype, b.dtype, on_cuda=_on_cuda(ours, theirs))
     rtol = tol.rtol if rtol is None else rtol
     atol = tol.atol if atol is None else atol
     work = torch.promote_types(a.dtype, b.dtype)
-    if not work.is_floating_point:
+    if not (work.is_floating_point or work.is_complex):
         work = torch.float64
     a, b = a.to(work), b.to(work)
     exact = bool(torch.equal(a, b))
-    close = bool(torch.allclose(a, b, rtol=rtol, atol=atol))
-    maxdiff = float((a - b).abs().max()) if a.numel() else 0.0
+    close = bool(torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+    diff = torch.where(a.isnan() & b.isnan(), torch.zeros_like(a), a - b).abs()
+    maxdiff = float(diff.nan_to_num(nan=math.inf).max()) if a.numel() else 0.0
     print(f"{name:<20} | exact: {exact!s:5} | close: {close!s:5} | max diff: {maxdiff:.2e}")
     return close

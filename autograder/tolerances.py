@@ -12,17 +12,28 @@ layers. The float32 tolerance is therefore looser than ``torch.testing.assert_cl
 catch every mistake the exercises test for (wrong axis, missing term, wrong scale). Gradient
 checks run in float64, where the tolerance is tight.
 
+On a GPU, PyTorch may compute float32 convolutions (and, when a notebook asks for it, matrix
+products) in TF32, whose inputs keep only 10 bits of mantissa: results then differ from an exact
+float32 computation by about 1e-3 relative. When a value compared came from a CUDA device and
+TF32 is allowed, float32 comparisons use :data:`TF32` instead, so a correct answer passes on a
+GPU as it does on the CPU. float64 is never computed in TF32.
+
+Finite-difference gradient checks (:mod:`autograder.gradients`) have their own, looser
+defaults (those of ``torch.autograd.gradcheck``): a central difference is only accurate to
+about ``eps**2``.
+
 What this module leaves out: per-exercise tolerances. A test that needs a different one passes
 ``rtol``/``atol`` explicitly and says why in a comment.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Tolerance", "TOLERANCES", "tolerance_for"]
+__all__ = ["Tolerance", "TOLERANCES", "TF32", "tolerance_for", "tf32_enabled"]
 
 
 @dataclass(frozen=True)
@@ -41,19 +52,41 @@ TOLERANCES: dict[torch.dtype, Tolerance] = {
 }
 """Default tolerance by the dtype of the values compared (the less precise of the two)."""
 
+TF32 = Tolerance(rtol=5e-3, atol=5e-3)
+"""float32 values computed on a CUDA device that may use TF32 (see the module docstring)."""
+
 # Integers and booleans compare exactly.
 _EXACT = Tolerance(rtol=0.0, atol=0.0)
 
 
-def tolerance_for(*dtypes: torch.dtype) -> Tolerance:
+def tf32_enabled() -> bool:
+    """Whether PyTorch may compute float32 convolutions or matrix products in TF32 on CUDA."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        with warnings.catch_warnings():  # the legacy flags are deprecated in recent versions
+            warnings.simplefilter("ignore")
+            if torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32:
+                return True
+            if torch.get_float32_matmul_precision() != "highest":
+                return True
+    except (AttributeError, RuntimeError):  # pragma: no cover - depends on the build
+        return True  # cannot tell: assume the looser case rather than fail a correct answer
+    return False
+
+
+def tolerance_for(*dtypes: torch.dtype, on_cuda: bool = False) -> Tolerance:
     """The default tolerance for comparing values of these dtypes: that of the least precise.
 
-    On a GPU, matrix products may use TF32 or reduced-precision reductions; the float32
-    tolerance covers that, since PyTorch's own CUDA kernels agree with the CPU within it.
+    Args:
+        dtypes: the dtypes of the values compared.
+        on_cuda: whether one of the values was computed on a CUDA device; float32 then uses
+            :data:`TF32` when TF32 is enabled (:func:`tf32_enabled`).
     """
     chosen = _EXACT
     for dtype in dtypes:
         tol = TOLERANCES.get(dtype, _EXACT)
-        if tol.rtol > chosen.rtol or tol.atol > chosen.atol:
-            chosen = Tolerance(max(tol.rtol, chosen.rtol), max(tol.atol, chosen.atol))
+        if dtype in (torch.float32, torch.complex64) and on_cuda and tf32_enabled():
+            tol = TF32
+        chosen = Tolerance(max(tol.rtol, chosen.rtol), max(tol.atol, chosen.atol))
     return chosen

@@ -1,0 +1,118 @@
+"""Does each chapter survive the real nbgrader pipeline?
+
+Released with ``nbgrader generate_assignment`` and graded with ``nbgrader autograde`` (nbgrader's
+own command line, in a scratch copy of the course): the reference solutions get full marks, the
+untouched student version gets 0, and the student version holds no solution code and no hidden
+test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from tests.conftest import COURSE, SOURCE, exercise_chapters
+
+NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
+
+
+def secret_lines(nb) -> set[str]:
+    """Distinctive lines of the solutions and of the hidden tests (long enough to be unique)."""
+    secrets = set()
+    for cell in nb.cells:
+        for begin, end in (
+            ("### BEGIN SOLUTION", "### END SOLUTION"),
+            ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+        ):
+            inside = False
+            for line in cell.source.splitlines():
+                stripped = line.strip()
+                if stripped.startswith(begin):
+                    inside = True
+                elif stripped.startswith(end):
+                    inside = False
+                elif inside and len(stripped) >= 25 and not stripped.startswith("#"):
+                    secrets.add(stripped)
+    return secrets
+
+
+def nbgrader(course: Path, *args: str) -> None:
+    run = subprocess.run(
+        [NBGRADER, *args, "--log-level=WARN"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, f"nbgrader {args[0]} failed:\n{run.stdout}\n{run.stderr}"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Release every chapter and grade two students: the reference solution and untouched."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(COURSE / "nbgrader_config.py", course)
+    chapters = exercise_chapters()
+    for chapter in chapters:
+        shutil.copytree(SOURCE / chapter, course / "source" / chapter)
+        nbgrader(course, "generate_assignment", chapter, "--force")
+        source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
+        release_path = course / "release" / chapter / "exercises.ipynb"
+        released = nbformat.read(release_path, as_version=4)
+        solutions = {
+            c.metadata["nbgrader"]["grade_id"]: c.source
+            for c in source.cells
+            if c.metadata.get("nbgrader", {}).get("solution")
+        }
+        reference = nbformat.read(release_path, as_version=4)
+        for cell in reference.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in solutions:
+                cell.source = solutions[gid]
+        for student, nb in (("reference", reference), ("untouched", released)):
+            dest = course / "submitted" / student / chapter
+            dest.mkdir(parents=True)
+            nbformat.write(nb, dest / "exercises.ipynb")
+        nbgrader(course, "autograde", chapter, "--force")
+    return course
+
+
+def scores(course: Path, chapter: str) -> dict[str, tuple[float, float]]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        out = {}
+        for student in ("reference", "untouched"):
+            sub = gb.find_submission(chapter, student)
+            out[student] = (sub.score, sub.max_score)
+        return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", exercise_chapters())
+def test_reference_solution_gets_full_marks(graded, chapter):
+    score, max_score = scores(graded, chapter)["reference"]
+    assert max_score > 0
+    assert score == max_score, f"the reference solution of {chapter} scores {score}/{max_score}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", exercise_chapters())
+def test_untouched_student_version_scores_zero(graded, chapter):
+    score, max_score = scores(graded, chapter)["untouched"]
+    assert score == 0, f"the untouched {chapter} scores {score}/{max_score}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", exercise_chapters())
+def test_release_has_no_solutions_and_no_hidden_tests(graded, chapter):
+    text = (graded / "release" / chapter / "exercises.ipynb").read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
+    leaked = [line for line in secret_lines(source) if line in text]
+    assert not leaked, f"the student version of {chapter} contains: {leaked[:3]}"
