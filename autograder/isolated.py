@@ -1,0 +1,275 @@
+"""Grade one notebook with its code confined and its verdicts decided by the grader.
+
+:func:`reference_observations` runs the source notebook (reference solutions) once per
+assignment in a worker process and keeps, for every test cell, what its checks expect.
+:func:`grade_notebook` runs a submission in a sandboxed worker (:mod:`autograder.sandbox`,
+:mod:`autograder.worker`): the learner's own cells as they are, every locked or test cell from
+the source (a submission cannot edit, delete, reorder or re-point a test), test cells rewritten
+to only *observe* (:mod:`autograder.verdicts`). The grader then judges each test cell in this
+process and returns the executed notebook, per-cell results and a status.
+
+Limits enforced here: a wall-clock limit per cell and per notebook (the worker's process group
+is killed when one runs out; later cells then score 0 with the reason), and a cap on the bytes a
+worker may answer. The sandbox adds memory, CPU, file-size and process limits, no network and a
+private file system.
+
+Left out: the gradebook and the CSV (the caller writes them), and feedback rendering.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .sandbox import Limits, Sandbox, kill_group
+from .verdicts import judge_cell, rewrite_for_learner, rewrite_for_reference
+
+PACKAGE = Path(__file__).resolve().parent
+MAX_REPLY = 64 << 20  # bytes one cell's answer may take
+
+
+class WorkerDied(RuntimeError):
+    """The worker process ended or stopped answering (crash, os._exit, kill, garbage)."""
+
+
+class CellTimeout(RuntimeError):
+    """A cell ran past its wall-clock limit."""
+
+
+def _meta(cell) -> dict[str, Any]:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_test_cell(cell) -> bool:
+    meta = _meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+class WorkerProcess:
+    """One ``python -m autograder.worker``: send a cell, wait for its answer (with a deadline)."""
+
+    def __init__(self, sandbox: Sandbox, env: dict[str, str] | None = None) -> None:
+        base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")}
+        base.update({"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        base["PYTHONPATH"] = str(PACKAGE.parent)
+        self.proc = sandbox.popen(
+            [sys.executable, "-m", "autograder.worker"],
+            env={**base, **(env or {})},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._buffer = b""
+
+    def run(self, source: str, timeout: float) -> dict[str, Any]:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps({"op": "run", "source": source}) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerDied("the notebook's process ended") from exc
+        return self._read_line(timeout)
+
+    def _read_line(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CellTimeout
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise WorkerDied("the notebook's process ended (crash, os._exit or a limit)")
+            self._buffer += chunk
+            if len(self._buffer) > MAX_REPLY:
+                raise WorkerDied("the notebook's process sent more output than the grader accepts")
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise WorkerDied("the notebook's process sent something the grader cannot read") from exc
+        if not isinstance(reply, dict):
+            raise WorkerDied("the notebook's process sent something the grader cannot read")
+        return reply
+
+    def close(self) -> None:
+        kill_group(self.proc)
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    max_points: float
+    message: str = ""
+
+
+@dataclass
+class NotebookResult:
+    status: str  # graded | timeout | failed
+    message: str = ""
+    cells: list[CellResult] = field(default_factory=list)
+    notebook: Any = None  # the executed notebook (outputs of the learner's run)
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.cells)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.cells)
+
+
+def _sources_to_run(source_nb, submission_nb) -> list[tuple[Any, str | None]]:
+    """The cells the learner's run executes: (cell, grade_id of a test cell or None).
+
+    The submission's own cells keep their order; locked and test cells always come from the
+    source (matched by grade_id, first occurrence only); a source test cell the submission lost
+    is put back right after the cell that precedes it in the source.
+    """
+    source_cells = {(_meta(c).get("grade_id")): c for c in source_nb.cells if _meta(c).get("grade_id")}
+    locked_ids = {gid for gid, c in source_cells.items() if _meta(c).get("locked") or is_test_cell(c)}
+    solution_ids = {gid for gid, c in source_cells.items() if _meta(c).get("solution")}
+    out: list[Any] = []
+    seen: set[str] = set()
+    for cell in submission_nb.cells:
+        gid = _meta(cell).get("grade_id")
+        if gid in seen:
+            continue  # a duplicated graded/locked cell counts once
+        if gid in locked_ids:
+            seen.add(gid)
+            out.append(copy.deepcopy(source_cells[gid]))
+        elif gid in solution_ids:
+            seen.add(gid)
+            learner = copy.deepcopy(cell)
+            learner.metadata["nbgrader"] = copy.deepcopy(source_cells[gid].metadata["nbgrader"])
+            out.append(learner)
+        elif cell.get("cell_type") in ("code", "markdown", "raw"):
+            learner = copy.deepcopy(cell)
+            learner.metadata.pop("nbgrader", None)  # an unknown or edited grade id grades nothing
+            out.append(learner)
+    # Put back locked/test cells the submission dropped, after their source predecessor.
+    order = [_meta(c).get("grade_id") for c in source_nb.cells]
+    for i, gid in enumerate(order):
+        if gid in locked_ids and gid not in seen:
+            prev = next((order[j] for j in range(i - 1, -1, -1) if order[j] in seen), None)
+            pos = next((k + 1 for k, c in enumerate(out) if prev and _meta(c).get("grade_id") == prev), 0)
+            out.insert(pos, copy.deepcopy(source_cells[gid]))
+            seen.add(gid)
+    return [(c, _meta(c).get("grade_id") if is_test_cell(c) else None) for c in out]
+
+
+def reference_observations(source_nb, workdir: Path, *, cell_timeout: float = 600) -> dict[str, list]:
+    """Run the source notebook's reference solutions once; each test cell's check arguments."""
+    worker = WorkerProcess(Sandbox(workdir=workdir, use_bwrap=False, limits=Limits(memory=1 << 40)))
+    found: dict[str, list] = {}
+    try:
+        for cell in source_nb.cells:
+            if cell.cell_type != "code":
+                continue
+            test = is_test_cell(cell)
+            code = rewrite_for_reference(cell.source) if test else cell.source
+            reply = worker.run(code, cell_timeout)
+            if test:
+                if reply.get("error"):
+                    err = reply["error"]
+                    raise RuntimeError(f"the reference solution fails {_meta(cell)['grade_id']}: {err}")
+                found[_meta(cell)["grade_id"]] = reply.get("observations", [])
+    finally:
+        worker.close()
+    return found
+
+
+def grade_notebook(
+    source_nb,
+    submission_nb,
+    reference: dict[str, list],
+    sandbox: Sandbox,
+    *,
+    cell_timeout: float = 120,
+    notebook_timeout: float = 600,
+) -> NotebookResult:
+    """Run a submission confined and judge every test cell of the source notebook."""
+    plan = _sources_to_run(source_nb, submission_nb)
+    executed = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
+    results: dict[str, CellResult] = {}
+    status, reason = "graded", ""
+    worker = WorkerProcess(sandbox)
+    deadline = time.monotonic() + notebook_timeout
+    try:
+        for cell, test_id in plan:
+            out_cell = copy.deepcopy(cell)
+            if out_cell.get("cell_type") == "code":
+                out_cell["outputs"], out_cell["execution_count"] = [], None
+            executed.cells.append(out_cell)
+            if cell.get("cell_type") != "code" or status != "graded":
+                if test_id:
+                    results[test_id] = _fail(cell, reason)
+                continue
+            code = rewrite_for_learner(cell.source) if test_id else cell.source
+            try:
+                left = deadline - time.monotonic()
+                reply = worker.run(code, min(cell_timeout, max(left, 0.1)))
+            except CellTimeout:
+                status = "timeout"
+                which = "notebook" if deadline - time.monotonic() <= 0 else "cell"
+                limit = notebook_timeout if which == "notebook" else cell_timeout
+                reason = f"a cell ran past the {which} time limit of {limit:g} s"
+            except WorkerDied as exc:
+                status, reason = "failed", str(exc)
+            if status != "graded":
+                out_cell["outputs"] = [nbformat.v4.new_output("error", ename=status, evalue=reason, traceback=[])]
+                if test_id:
+                    results[test_id] = _fail(cell, reason)
+                continue
+            out_cell["outputs"] = [_output(o) for o in reply.get("outputs", []) if isinstance(o, dict)]
+            out_cell["outputs"] = [o for o in out_cell["outputs"] if o is not None]
+            if test_id:
+                verdict = judge_cell(reference.get(test_id, []), reply.get("observations") or [], reply.get("error"))
+                pts = float(_meta(cell).get("points", 0))
+                results[test_id] = CellResult(test_id, pts if verdict.passed else 0.0, pts, verdict.message)
+                # What the learner sees for a test cell is the grader's verdict, not what the
+                # rewritten cell printed in the learner's process.
+                out_cell["outputs"] = [
+                    nbformat.v4.new_output("stream", name="stdout", text=f"passed ({pts:g} of {pts:g} points)\n")
+                    if verdict.passed
+                    else nbformat.v4.new_output("error", ename="CheckFailed", evalue=verdict.message, traceback=[])
+                ]
+    finally:
+        worker.close()
+    cells = [results[gid] for _, gid in plan if gid in results]
+    return NotebookResult(status=status, message=reason, cells=cells, notebook=executed)
+
+
+def _fail(cell, reason: str) -> CellResult:
+    pts = float(_meta(cell).get("points", 0))
+    return CellResult(_meta(cell)["grade_id"], 0.0, pts, f"not run: {reason}" if reason else "not run")
+
+
+def _output(raw: dict[str, Any]):
+    """An nbformat output from a worker's answer (only the fields and types we expect)."""
+    kind = raw.get("output_type")
+    if kind == "stream" and raw.get("name") in ("stdout", "stderr"):
+        return nbformat.v4.new_output("stream", name=raw["name"], text=str(raw.get("text", ""))[:100_000])
+    if kind == "display_data" and isinstance(raw.get("data"), dict):
+        data = {k: str(v) for k, v in raw["data"].items() if k in ("text/plain", "image/png", "text/html")}
+        return nbformat.v4.new_output("display_data", data=data)
+    if kind == "error":
+        return nbformat.v4.new_output(
+            "error", ename=str(raw.get("ename", ""))[:200], evalue=str(raw.get("evalue", ""))[:2000], traceback=[]
+        )
+    return None

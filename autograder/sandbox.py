@@ -1,0 +1,184 @@
+"""Run a command confined: its own process group, resource limits, and where the machine has
+Debian's ``bubblewrap``, no network and a file system that shows only what grading needs.
+
+What the confined process sees with bubblewrap (``bwrap``):
+
+- the system read-only (``/usr``, ``/etc``, the Python installation and its packages);
+- the folders listed in ``hide`` replaced by empty ones: the course (sources with solutions and
+  hidden tests, the gradebook, other students' work) is invisible;
+- its own working directory, the only place it may write, and an empty private ``/tmp``;
+- no network (a new network namespace with only a loopback), its own PID namespace, and it dies
+  with its parent.
+
+Resource limits (``setrlimit``, applied in every case): address space, CPU time, file size,
+open files, and the number of processes where the user is not root (root ignores that limit; the
+grader's watchdog also counts the processes of the group). Wall-clock limits are the caller's
+business (:mod:`autograder.worker` enforces them per cell and per notebook).
+
+Without bubblewrap (macOS, Colab, a machine without it) the command runs with the limits only,
+and :func:`sandbox_warning` says so: the network and the file system are then not confined.
+
+Deliberately left out: containers and cgroups (an instructor who has them can run the whole
+grader inside one), and seccomp filters.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["Limits", "Sandbox", "bwrap_path", "sandbox_warning", "kill_group"]
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one confined process (and each process it starts)."""
+
+    memory: int = 2 * GiB
+    """Address space per process, bytes (RLIMIT_AS)."""
+    cpu_seconds: int = 900
+    """CPU time per process, seconds (RLIMIT_CPU): SIGXCPU, then SIGKILL."""
+    file_size: int = 256 * MiB
+    """Largest file the process may write, bytes (RLIMIT_FSIZE)."""
+    processes: int = 256
+    """Processes of the (non-root) user (RLIMIT_NPROC); the watchdog also counts the group's."""
+    open_files: int = 1024
+    """Open file descriptors (RLIMIT_NOFILE)."""
+
+    def apply(self) -> None:
+        """Set these limits on the current process (called in the child before exec)."""
+        for name, value in (
+            ("RLIMIT_AS", self.memory),
+            ("RLIMIT_CPU", self.cpu_seconds),
+            ("RLIMIT_FSIZE", self.file_size),
+            ("RLIMIT_NOFILE", self.open_files),
+            ("RLIMIT_CORE", 0),
+        ):
+            _lower(getattr(resource, name), value)
+        if os.geteuid() != 0 and hasattr(resource, "RLIMIT_NPROC"):
+            _lower(resource.RLIMIT_NPROC, self.processes)
+
+
+def _lower(which: int, value: int) -> None:
+    soft, hard = resource.getrlimit(which)
+    new_hard = value if hard == resource.RLIM_INFINITY else min(hard, value)
+    resource.setrlimit(which, (min(value, new_hard), new_hard))
+
+
+@lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """The ``bwrap`` executable, if it exists and can create the namespaces we use here."""
+    path = shutil.which("bwrap")
+    if not path or not sys.platform.startswith("linux"):
+        return None
+    probe = subprocess.run(
+        [path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--die-with-parent", "true"],
+        capture_output=True,
+        timeout=30,
+    )
+    return path if probe.returncode == 0 else None
+
+
+def sandbox_warning() -> str | None:
+    """A warning to show the instructor when submissions cannot be fully confined, else None."""
+    if bwrap_path():
+        return None
+    return (
+        "bubblewrap (bwrap) is not available here: submissions run with resource limits only, "
+        "with network access and a view of the file system. Install it (Debian/Ubuntu: "
+        "apt-get install bubblewrap) or grade inside a container."
+    )
+
+
+@dataclass
+class Sandbox:
+    """How to confine one submission's process.
+
+    Attributes:
+        workdir: the submission's own folder; the only writable place, and the cwd.
+        hide: folders to make invisible (the course root, the gradebook's folder ...).
+        readable: folders to show read-only even inside a hidden one (the virtualenv that lives
+            inside the repository, the autograder package).
+        limits: resource limits.
+        use_bwrap: None = use bubblewrap when available; False = limits only.
+    """
+
+    workdir: Path
+    hide: Sequence[Path] = ()
+    readable: Sequence[Path] = ()
+    limits: Limits = field(default_factory=Limits)
+    use_bwrap: bool | None = None
+
+    @property
+    def confined(self) -> bool:
+        return self.use_bwrap is not False and bwrap_path() is not None
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """The full command line: ``argv`` wrapped in bubblewrap when confined."""
+        if not self.confined:
+            return list(argv)
+        work = str(Path(self.workdir).resolve())
+        cmd = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        for hidden in self.hide:
+            hidden = Path(hidden).resolve()
+            if hidden.exists():
+                cmd += ["--tmpfs", str(hidden)]
+        cmd += ["--tmpfs", "/tmp"]
+        for path in self.readable:
+            path = Path(path).resolve()
+            if path.exists():
+                cmd += ["--ro-bind", str(path), str(path)]
+        cmd += [
+            "--bind", work, work,
+            "--chdir", work,
+            "--setenv", "HOME", work,
+            "--setenv", "TMPDIR", "/tmp",
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--die-with-parent", "--new-session",
+            "--",
+            *argv,
+        ]  # fmt: skip
+        return cmd
+
+    def popen(self, argv: Sequence[str], env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+        """Start ``argv`` confined, in a new process group, with the limits applied."""
+        limits = self.limits
+
+        def preexec() -> None:
+            os.setsid()
+            limits.apply()
+
+        return subprocess.Popen(
+            self.command(argv),
+            cwd=self.workdir,
+            env=env,
+            preexec_fn=preexec,
+            **kwargs,
+        )
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill a process started by :meth:`Sandbox.popen` and everything in its process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass

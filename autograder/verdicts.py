@@ -1,0 +1,186 @@
+"""Verdicts decided outside the learner's process.
+
+nbgrader runs a notebook's tests inside the learner's own kernel, where the learner's code can
+patch ``torch.testing``, the checks, IPython or ``builtins`` and turn any failure into a pass.
+Here the tests are split in two:
+
+1. **Observe** (in the learner's sandboxed process): each test cell of the *source* notebook is
+   rewritten so that every check call, ``assert_close(actual, expected, ...)``, becomes
+   ``__autograder_observe__(site, actual)``. Only the learner's value is computed and sent back
+   as plain data (:mod:`autograder.wire`); the expected value is never computed there.
+2. **Expect** (once per assignment, in a trusted process running the reference solution): the
+   same cells are rewritten so that each check call records *all* its arguments, giving the
+   expected values, tolerances and messages.
+3. **Judge** (in the grader's own process): each check is called for real, with the learner's
+   observed value and the reference run's other arguments. A test cell passes when every check
+   the reference run made is matched, in order, by a passing observation.
+
+A submission that tampers with its own process can therefore only change the values it
+reports; to pass, those values must be the right answers on the grader's inputs. Test cells
+must express every verdict through a check listed in :data:`CHECKS` (``tests/`` enforces it).
+
+Left out: running processes (see :mod:`autograder.worker` and :mod:`autograder.sandbox`) and
+the gradebook.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import checks
+from .wire import Opaque, WireError, decode
+
+__all__ = [
+    "CHECKS",
+    "CellVerdict",
+    "rewrite_for_learner",
+    "rewrite_for_reference",
+    "judge_cell",
+    "check_calls",
+]
+
+OBSERVE = "__autograder_observe__"
+
+#: The checks a test cell may call, by name, and the function the grader runs for each.
+CHECKS: dict[str, Callable[..., None]] = {
+    "assert_close": checks.assert_close,
+    "check_shape": checks.check_shape,
+    "check_dtype": checks.check_dtype,
+    "check_finite": checks.check_finite,
+}
+
+
+def _check_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in CHECKS:
+        return func.id
+    if isinstance(func, ast.Attribute) and func.attr in CHECKS:
+        return func.attr
+    return None
+
+
+def check_calls(source: str) -> list[str]:
+    """The check calls in a cell's source, as ``name@line:col`` sites, in source order."""
+    return [
+        f"{_check_name(node)}@{node.lineno}:{node.col_offset}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and _check_name(node)
+    ]
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self, reference: bool) -> None:
+        self.reference = reference
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        name = _check_name(node)
+        if name is None:
+            return self.generic_visit(node)
+        site = ast.Constant(f"{name}@{node.lineno}:{node.col_offset}")
+        if self.reference:
+            # Record every argument: the reference's own value and what the learner's must match.
+            payload = ast.Dict(
+                keys=[ast.Constant("args"), ast.Constant("kwargs")],
+                values=[
+                    ast.Tuple(elts=list(node.args), ctx=ast.Load()),
+                    ast.Dict(
+                        keys=[ast.Constant(k.arg) for k in node.keywords],
+                        values=[k.value for k in node.keywords],
+                    ),
+                ],
+            )
+        else:
+            if node.args:
+                payload = node.args[0]
+            else:
+                first = [k.value for k in node.keywords if k.arg in ("actual", "value")]
+                payload = first[0] if first else ast.Constant(None)
+        new = ast.Call(func=ast.Name(OBSERVE, ast.Load()), args=[site, payload], keywords=[])
+        return ast.copy_location(new, node)
+
+
+def _rewrite(source: str, reference: bool) -> str:
+    tree = ast.parse(source)
+    if any(isinstance(n, ast.Call) and _check_name(n) and any(isinstance(a, ast.Starred) for a in n.args) for n in ast.walk(tree)):
+        raise ValueError("check calls in test cells must not use *args")
+    tree = _Rewriter(reference).visit(tree)
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree)
+
+
+def rewrite_for_learner(source: str) -> str:
+    """The test cell as it runs in the learner's process: checks become observations."""
+    return _rewrite(source, reference=False)
+
+
+def rewrite_for_reference(source: str) -> str:
+    """The test cell as it runs with the reference solution: checks record their arguments."""
+    return _rewrite(source, reference=True)
+
+
+@dataclass
+class CellVerdict:
+    passed: bool
+    message: str = ""
+
+
+def _by_site(observations: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for obs in observations:
+        grouped[str(obs.get("site"))].append(obs.get("value"))
+    return grouped
+
+
+def judge_cell(
+    reference: list[dict[str, Any]],
+    learner: list[dict[str, Any]],
+    error: dict[str, str] | None = None,
+) -> CellVerdict:
+    """Decide one test cell from the reference run's and the learner's observations.
+
+    Args:
+        reference: observations of the reference run (each check's encoded arguments).
+        learner: observations of the learner's run (each check's encoded first argument).
+        error: the exception that ended the learner's cell, if any (for the message only).
+    """
+    if not reference:
+        return CellVerdict(False, "this test has no checks the grader can judge (a course bug)")
+    seen: dict[str, int] = defaultdict(int)
+    learner_sites = _by_site(learner)
+    for obs in reference:
+        site = str(obs["site"])
+        index = seen[site]
+        seen[site] += 1
+        name = site.split("@", 1)[0]
+        check = CHECKS[name]
+        try:
+            ref = decode(obs["value"])
+            args, kwargs = list(ref["args"]), dict(ref["kwargs"])
+        except (WireError, KeyError, TypeError) as exc:
+            return CellVerdict(False, f"the grader could not read the reference run ({exc})")
+        values = learner_sites.get(site, [])
+        if index >= len(values):
+            if error:
+                return CellVerdict(False, f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip())
+            return CellVerdict(False, "the test stopped before all of its checks ran")
+        try:
+            actual = decode(values[index])
+        except WireError:
+            return CellVerdict(False, "the submission sent a value the grader cannot read")
+        if isinstance(actual, Opaque):
+            # Not plain data on the learner's side: a stand-in whose type name the message shows.
+            actual = type(actual.type_name, (), {})()
+        try:
+            if args:
+                check(actual, *args[1:], **kwargs)
+            else:
+                check(actual, **{k: v for k, v in kwargs.items() if k not in ("actual", "value")})
+        except checks.CheckFailed as exc:
+            return CellVerdict(False, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a malformed value is the learner's failure
+            return CellVerdict(False, f"{type(exc).__name__}: {exc}")
+    return CellVerdict(True)
