@@ -8,8 +8,6 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 ASSIGNMENT ?= 01_autograd
 JOBS ?= 2
-# Plots render to files, never to a window; no run-time downloads anywhere.
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # nbgrader runs `alembic` from PATH: the venv's tools come first.
 export PATH := $(BIN):$(PATH)

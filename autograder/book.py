@@ -43,7 +43,11 @@ def venv_env() -> dict[str, str]:
     activated (``.venv/bin/nbgrader ...``) fails without this.
     """
     bindir = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    # Kernels must use their inline backend so figures land in the pages; MPLBACKEND=Agg
+    # (set by test runs) would make plt.show() draw nothing.
+    env.pop("MPLBACKEND", None)
+    return env
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:

@@ -283,9 +283,12 @@ def _value_hint(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> s
             n_hint = ""
             inv = 1 / r if r != 0 else float("inf")
             if abs(r - round(r)) < 1e-3 and round(r) > 1:
-                n_hint = f" (= {round(r)}: a sum where a mean belongs?)"
+                n_hint = f" (= {round(r)}: a sum where a mean belongs, or a factor counted twice?)"
             elif r != 0 and abs(inv - round(inv)) < 1e-3 and round(inv) > 1:
-                n_hint = f" (= 1/{round(inv)}: a mean where a sum belongs, or a double division?)"
+                n_hint = (
+                    f" (= 1/{round(inv)}: a mean where a sum belongs, a double division, "
+                    "or a constant factor dropped, like the 2 in d(x**2)/dx?)"
+                )
             return f"every value is off by the same factor {_fmt(r)}{n_hint}."
     diff = a - e
     offset = float(diff.flatten()[0])

@@ -59,8 +59,18 @@ class WorkerProcess:
     """One ``python -m autograder.worker``: send a cell, wait for its answer (with a deadline)."""
 
     def __init__(self, sandbox: Sandbox, env: dict[str, str] | None = None) -> None:
-        base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")}
-        base.update({"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")
+        }
+        base.update(
+            {
+                "MPLBACKEND": "Agg",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            }
+        )
         base["PYTHONPATH"] = str(PACKAGE.parent)
         self.proc = sandbox.popen(
             [sys.executable, "-m", "autograder.worker"],
@@ -101,7 +111,9 @@ class WorkerProcess:
         try:
             reply = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise WorkerDied("the notebook's process sent something the grader cannot read") from exc
+            raise WorkerDied(
+                "the notebook's process sent something the grader cannot read"
+            ) from exc
         if not isinstance(reply, dict):
             raise WorkerDied("the notebook's process sent something the grader cannot read")
         return reply
@@ -141,8 +153,12 @@ def _sources_to_run(source_nb, submission_nb) -> list[tuple[Any, str | None]]:
     source (matched by grade_id, first occurrence only); a source test cell the submission lost
     is put back right after the cell that precedes it in the source.
     """
-    source_cells = {(_meta(c).get("grade_id")): c for c in source_nb.cells if _meta(c).get("grade_id")}
-    locked_ids = {gid for gid, c in source_cells.items() if _meta(c).get("locked") or is_test_cell(c)}
+    source_cells = {
+        (_meta(c).get("grade_id")): c for c in source_nb.cells if _meta(c).get("grade_id")
+    }
+    locked_ids = {
+        gid for gid, c in source_cells.items() if _meta(c).get("locked") or is_test_cell(c)
+    }
     solution_ids = {gid for gid, c in source_cells.items() if _meta(c).get("solution")}
     out: list[Any] = []
     seen: set[str] = set()
@@ -167,13 +183,17 @@ def _sources_to_run(source_nb, submission_nb) -> list[tuple[Any, str | None]]:
     for i, gid in enumerate(order):
         if gid in locked_ids and gid not in seen:
             prev = next((order[j] for j in range(i - 1, -1, -1) if order[j] in seen), None)
-            pos = next((k + 1 for k, c in enumerate(out) if prev and _meta(c).get("grade_id") == prev), 0)
+            pos = next(
+                (k + 1 for k, c in enumerate(out) if prev and _meta(c).get("grade_id") == prev), 0
+            )
             out.insert(pos, copy.deepcopy(source_cells[gid]))
             seen.add(gid)
     return [(c, _meta(c).get("grade_id") if is_test_cell(c) else None) for c in out]
 
 
-def reference_observations(source_nb, workdir: Path, *, cell_timeout: float = 600) -> dict[str, list]:
+def reference_observations(
+    source_nb, workdir: Path, *, cell_timeout: float = 600
+) -> dict[str, list]:
     """Run the source notebook's reference solutions once; each test cell's check arguments."""
     worker = WorkerProcess(Sandbox(workdir=workdir, use_bwrap=False, limits=Limits(memory=1 << 40)))
     found: dict[str, list] = {}
@@ -187,7 +207,9 @@ def reference_observations(source_nb, workdir: Path, *, cell_timeout: float = 60
             if test:
                 if reply.get("error"):
                     err = reply["error"]
-                    raise RuntimeError(f"the reference solution fails {_meta(cell)['grade_id']}: {err}")
+                    raise RuntimeError(
+                        f"the reference solution fails {_meta(cell)['grade_id']}: {err}"
+                    )
                 found[_meta(cell)["grade_id"]] = reply.get("observations", [])
     finally:
         worker.close()
@@ -232,22 +254,34 @@ def grade_notebook(
             except WorkerDied as exc:
                 status, reason = "failed", str(exc)
             if status != "graded":
-                out_cell["outputs"] = [nbformat.v4.new_output("error", ename=status, evalue=reason, traceback=[])]
+                out_cell["outputs"] = [
+                    nbformat.v4.new_output("error", ename=status, evalue=reason, traceback=[])
+                ]
                 if test_id:
                     results[test_id] = _fail(cell, reason)
                 continue
-            out_cell["outputs"] = [_output(o) for o in reply.get("outputs", []) if isinstance(o, dict)]
+            out_cell["outputs"] = [
+                _output(o) for o in reply.get("outputs", []) if isinstance(o, dict)
+            ]
             out_cell["outputs"] = [o for o in out_cell["outputs"] if o is not None]
             if test_id:
-                verdict = judge_cell(reference.get(test_id, []), reply.get("observations") or [], reply.get("error"))
+                verdict = judge_cell(
+                    reference.get(test_id, []), reply.get("observations") or [], reply.get("error")
+                )
                 pts = float(_meta(cell).get("points", 0))
-                results[test_id] = CellResult(test_id, pts if verdict.passed else 0.0, pts, verdict.message)
+                results[test_id] = CellResult(
+                    test_id, pts if verdict.passed else 0.0, pts, verdict.message
+                )
                 # What the learner sees for a test cell is the grader's verdict, not what the
                 # rewritten cell printed in the learner's process.
                 out_cell["outputs"] = [
-                    nbformat.v4.new_output("stream", name="stdout", text=f"passed ({pts:g} of {pts:g} points)\n")
+                    nbformat.v4.new_output(
+                        "stream", name="stdout", text=f"passed ({pts:g} of {pts:g} points)\n"
+                    )
                     if verdict.passed
-                    else nbformat.v4.new_output("error", ename="CheckFailed", evalue=verdict.message, traceback=[])
+                    else nbformat.v4.new_output(
+                        "error", ename="CheckFailed", evalue=verdict.message, traceback=[]
+                    )
                 ]
     finally:
         worker.close()
@@ -257,19 +291,30 @@ def grade_notebook(
 
 def _fail(cell, reason: str) -> CellResult:
     pts = float(_meta(cell).get("points", 0))
-    return CellResult(_meta(cell)["grade_id"], 0.0, pts, f"not run: {reason}" if reason else "not run")
+    return CellResult(
+        _meta(cell)["grade_id"], 0.0, pts, f"not run: {reason}" if reason else "not run"
+    )
 
 
 def _output(raw: dict[str, Any]):
     """An nbformat output from a worker's answer (only the fields and types we expect)."""
     kind = raw.get("output_type")
     if kind == "stream" and raw.get("name") in ("stdout", "stderr"):
-        return nbformat.v4.new_output("stream", name=raw["name"], text=str(raw.get("text", ""))[:100_000])
+        return nbformat.v4.new_output(
+            "stream", name=raw["name"], text=str(raw.get("text", ""))[:100_000]
+        )
     if kind == "display_data" and isinstance(raw.get("data"), dict):
-        data = {k: str(v) for k, v in raw["data"].items() if k in ("text/plain", "image/png", "text/html")}
+        data = {
+            k: str(v)
+            for k, v in raw["data"].items()
+            if k in ("text/plain", "image/png", "text/html")
+        }
         return nbformat.v4.new_output("display_data", data=data)
     if kind == "error":
         return nbformat.v4.new_output(
-            "error", ename=str(raw.get("ename", ""))[:200], evalue=str(raw.get("evalue", ""))[:2000], traceback=[]
+            "error",
+            ename=str(raw.get("ename", ""))[:200],
+            evalue=str(raw.get("evalue", ""))[:2000],
+            traceback=[],
         )
     return None

@@ -11,9 +11,12 @@ What the confined process sees with bubblewrap (``bwrap``):
   with its parent.
 
 Resource limits (``setrlimit``, applied in every case): address space, CPU time, file size,
-open files, and the number of processes where the user is not root (root ignores that limit; the
-grader's watchdog also counts the processes of the group). Wall-clock limits are the caller's
-business (:mod:`autograder.worker` enforces them per cell and per notebook).
+open files, and the number of processes where the user is not root (root ignores that limit).
+Where the grader may create control groups (cgroup v1 ``pids`` and ``memory`` controllers
+writable, as for root on most Linux machines), the submission also gets a group of its own
+capping its processes and its total memory, forks included: a fork bomb stops at the cap.
+Wall-clock limits are the caller's business (:mod:`autograder.isolated` enforces them per cell
+and per notebook by killing the process group).
 
 Without bubblewrap (macOS, Colab, a machine without it) the command runs with the limits only,
 and :func:`sandbox_warning` says so: the network and the file system are then not confined.
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,7 +88,16 @@ def bwrap_path() -> str | None:
     if not path or not sys.platform.startswith("linux"):
         return None
     probe = subprocess.run(
-        [path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--die-with-parent", "true"],
+        [
+            path,
+            "--ro-bind",
+            "/",
+            "/",
+            "--unshare-net",
+            "--unshare-pid",
+            "--die-with-parent",
+            "true",
+        ],
         capture_output=True,
         timeout=30,
     )
@@ -99,6 +113,66 @@ def sandbox_warning() -> str | None:
         "with network access and a view of the file system. Install it (Debian/Ubuntu: "
         "apt-get install bubblewrap) or grade inside a container."
     )
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _own_cgroup(controller: str) -> Path | None:
+    """This process's cgroup v1 folder for ``controller``, if it exists and we may write it."""
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(","):
+                folder = CGROUP_ROOT / controller / path.lstrip("/")
+                return folder if folder.is_dir() and os.access(folder, os.W_OK) else None
+    except OSError:
+        return None
+    return None
+
+
+class Cgroups:
+    """A fresh cgroup per submission: ``pids.max`` and ``memory.limit_in_bytes`` (v1)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.dirs: list[Path] = []
+        self.controllers: list[str] = []
+        name = f"autograder-{os.getpid()}-{secrets.token_hex(4)}"
+        for controller, knob, value in (
+            ("pids", "pids.max", limits.processes),
+            ("memory", "memory.limit_in_bytes", limits.memory),
+        ):
+            parent = _own_cgroup(controller)
+            if parent is None:
+                continue
+            try:
+                folder = parent / name
+                folder.mkdir()
+                (folder / knob).write_text(str(value))
+                self.dirs.append(folder)
+                self.controllers.append(controller)
+            except OSError:
+                continue
+
+    def enter(self) -> None:
+        """Move the calling process into the groups (in the child, before exec)."""
+        for folder in self.dirs:
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        for folder in self.dirs:
+            for _ in range(50):
+                try:
+                    for pid in (folder / "cgroup.procs").read_text().split():
+                        try:
+                            os.kill(int(pid), signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    folder.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        self.dirs = []
 
 
 @dataclass
@@ -151,21 +225,31 @@ class Sandbox:
         ]  # fmt: skip
         return cmd
 
-    def popen(self, argv: Sequence[str], env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    def popen(
+        self, argv: Sequence[str], env: dict[str, str] | None = None, **kwargs
+    ) -> subprocess.Popen:
         """Start ``argv`` confined, in a new process group, with the limits applied."""
         limits = self.limits
+        groups = Cgroups(limits)
 
         def preexec() -> None:
             os.setsid()
+            groups.enter()
             limits.apply()
 
-        return subprocess.Popen(
-            self.command(argv),
-            cwd=self.workdir,
-            env=env,
-            preexec_fn=preexec,
-            **kwargs,
-        )
+        try:
+            proc = subprocess.Popen(
+                self.command(argv),
+                cwd=self.workdir,
+                env=env,
+                preexec_fn=preexec,
+                **kwargs,
+            )
+        except BaseException:
+            groups.remove()
+            raise
+        proc._autograder_cgroups = groups  # type: ignore[attr-defined]
+        return proc
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -182,3 +266,6 @@ def kill_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
+    groups = getattr(proc, "_autograder_cgroups", None)
+    if groups is not None:
+        groups.remove()

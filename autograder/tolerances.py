@@ -70,6 +70,10 @@ def tf32_enabled() -> bool:
                 return True
             if torch.get_float32_matmul_precision() != "highest":
                 return True
+            backends = (torch.backends.cuda.matmul, torch.backends.cudnn)
+            backends += tuple(getattr(torch.backends.cudnn, n, None) for n in ("conv", "rnn"))
+            if any(getattr(b, "fp32_precision", None) == "tf32" for b in backends):
+                return True  # the settings of PyTorch 2.9 and later
     except (AttributeError, RuntimeError):  # pragma: no cover - depends on the build
         return True  # cannot tell: assume the looser case rather than fail a correct answer
     return False

@@ -105,7 +105,12 @@ class _Rewriter(ast.NodeTransformer):
 
 def _rewrite(source: str, reference: bool) -> str:
     tree = ast.parse(source)
-    if any(isinstance(n, ast.Call) and _check_name(n) and any(isinstance(a, ast.Starred) for a in n.args) for n in ast.walk(tree)):
+    if any(
+        isinstance(n, ast.Call)
+        and _check_name(n)
+        and any(isinstance(a, ast.Starred) for a in n.args)
+        for n in ast.walk(tree)
+    ):
         raise ValueError("check calls in test cells must not use *args")
     tree = _Rewriter(reference).visit(tree)
     ast.fix_missing_locations(tree)
@@ -165,7 +170,9 @@ def judge_cell(
         values = learner_sites.get(site, [])
         if index >= len(values):
             if error:
-                return CellVerdict(False, f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip())
+                return CellVerdict(
+                    False, f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
+                )
             return CellVerdict(False, "the test stopped before all of its checks ran")
         try:
             actual = decode(values[index])

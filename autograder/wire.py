@@ -110,7 +110,7 @@ def decode(data: Any, _depth: int = 0) -> Any:
         return [decode(v, _depth + 1) for v in data]
     if not isinstance(data, dict) or len(data) != 1:
         raise WireError(f"unexpected {type(data).__name__}")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "__float__":
         if body not in ("nan", "inf", "-inf"):
             raise WireError("bad float")

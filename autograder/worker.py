@@ -88,11 +88,17 @@ def main() -> int:
             error = {"ename": type(exc).__name__, "evalue": _text(str(exc))[:2000]}
         outputs: list[dict[str, Any]] = []
         if captured.stdout:
-            outputs.append({"output_type": "stream", "name": "stdout", "text": _text(captured.stdout)})
+            outputs.append(
+                {"output_type": "stream", "name": "stdout", "text": _text(captured.stdout)}
+            )
         if captured.stderr:
-            outputs.append({"output_type": "stream", "name": "stderr", "text": _text(captured.stderr)})
+            outputs.append(
+                {"output_type": "stream", "name": "stderr", "text": _text(captured.stderr)}
+            )
         for rich in captured.outputs:
-            data = {k: v for k, v in rich.data.items() if k in ("text/plain", "image/png", "text/html")}
+            data = {
+                k: v for k, v in rich.data.items() if k in ("text/plain", "image/png", "text/html")
+            }
             if data:
                 outputs.append({"output_type": "display_data", "data": data, "metadata": {}})
         if error:

@@ -58,7 +58,9 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> str:
 
 def bench_notebooks(repeats: int) -> str:
     rows = []
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = {
+        k: v for k, v in os.environ.items() if k != "MPLBACKEND"
+    }  # inline figures, as in Jupyter
     with tempfile.TemporaryDirectory() as tmp:
         for nb in sorted(SOURCE.glob("*/*.ipynb")):
             times, mems = [], []
@@ -111,7 +113,8 @@ def bench_book(repeats: int) -> str:
         )
         for part in ("autograder", "book", "course"):
             shutil.copytree(ROOT / part, copy / part, ignore=ignore)
-        env = {**os.environ, "PYTHONPATH": str(copy), "MPLBACKEND": "Agg"}
+        env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+        env["PYTHONPATH"] = str(copy)
         cmd = [sys.executable, "-m", "autograder.book", "build"]
         full, full_mem = run_measured(cmd, copy, env)
         print(f"  full build: {full:.1f} s", file=sys.stderr)
