@@ -213,8 +213,13 @@ class Sandbox:
             path = Path(path).resolve()
             if path.exists():
                 cmd += ["--ro-bind", str(path), str(path)]
+        cmd += ["--bind", work, work]
+        # Hidden folders are empty and read-only (after the mount points above were made in them).
+        for hidden in self.hide:
+            hidden = Path(hidden).resolve()
+            if hidden.exists():
+                cmd += ["--remount-ro", str(hidden)]
         cmd += [
-            "--bind", work, work,
             "--chdir", work,
             "--setenv", "HOME", work,
             "--setenv", "TMPDIR", "/tmp",

@@ -1,0 +1,126 @@
+"""Does the sandbox confine a submission's process: network, files, memory, processes, time?"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox import Limits, Sandbox, bwrap_path, kill_group, sandbox_warning
+from tests.conftest import ROOT
+
+needs_bwrap = pytest.mark.skipif(
+    bwrap_path() is None and not os.environ.get("CI"), reason="bubblewrap is not installed here"
+)
+
+
+def run(sandbox: Sandbox, code: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    proc = sandbox.popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        kill_group(proc)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    work = tmp_path / "submission"
+    work.mkdir()
+    return Sandbox(
+        workdir=work,
+        hide=[ROOT, Path.home()],
+        readable=[Path(sys.prefix), Path(sys.base_prefix)],
+        limits=Limits(memory=1 << 30, processes=32, file_size=1 << 20),
+    )
+
+
+@needs_bwrap
+def test_bubblewrap_is_used_in_ci():
+    assert bwrap_path() is not None and sandbox_warning() is None
+
+
+@needs_bwrap
+def test_no_network(sandbox):
+    r = run(
+        sandbox,
+        "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=3)\n    print('open')\nexcept OSError:\n    print('blocked')",
+    )
+    assert r.stdout.strip() == "blocked"
+
+
+@needs_bwrap
+def test_course_and_home_are_invisible_and_only_the_workdir_is_writable(sandbox):
+    code = f"""
+import os
+print(os.path.exists({str(ROOT / "course" / "nbgrader_config.py")!r}))
+print(os.path.exists({str(ROOT / "autograder" / "isolated.py")!r}))
+open('mine.txt', 'w').write('ok')
+for target in ('/etc/evil', {str(ROOT / "evil")!r}):
+    try:
+        open(target, 'w').write('x')
+        print('wrote', target)
+    except OSError:
+        print('refused')
+"""
+    r = run(sandbox, code)
+    assert r.stdout.split() == ["False", "False", "refused", "refused"], r.stdout + r.stderr
+    assert (sandbox.workdir / "mine.txt").read_text() == "ok"
+
+
+def test_memory_is_capped(sandbox):
+    r = run(
+        sandbox,
+        "try:\n    x = bytearray(3 << 30)\n    print('allocated')\nexcept MemoryError:\n    print('refused')",
+    )
+    assert "allocated" not in r.stdout
+
+
+def test_file_size_is_capped(sandbox):
+    r = run(
+        sandbox,
+        "try:\n    open('big', 'wb').write(b'x' * (4 << 20))\n    print('wrote')\nexcept OSError:\n    print('refused')",
+    )
+    assert "wrote" not in r.stdout
+    assert (
+        not (sandbox.workdir / "big").exists()
+        or (sandbox.workdir / "big").stat().st_size <= 1 << 20
+    )
+
+
+def test_processes_are_capped_where_the_machine_allows(sandbox):
+    code = """
+import os, time
+n = 0
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(10)
+            os._exit(0)
+        n += 1
+    except OSError:
+        break
+print(n)
+"""
+    proc = sandbox.popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    groups = proc._autograder_cgroups
+    try:
+        line = proc.stdout.readline()
+    finally:
+        kill_group(proc)
+    if "pids" not in groups.controllers and os.geteuid() == 0:
+        pytest.skip("no pids cgroup and running as root: the process cap cannot be enforced here")
+    assert int(line) < 32
+
+
+def test_killing_the_group_kills_every_descendant(sandbox, tmp_path):
+    code = "import os, time, subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nprint(os.getpid(), flush=True)\ntime.sleep(60)"
+    proc = sandbox.popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    kill_group(proc)
+    assert proc.poll() is not None
