@@ -27,6 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
+test: export OMP_NUM_THREADS := 1
 test: $(STAMP)  ## lint, then the whole test suite (notebooks, grading pipeline, book)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -216,6 +216,30 @@ def reference_observations(
     return found
 
 
+def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> dict[str, list]:
+    """:func:`reference_observations` of a source notebook, cached by the notebook's content.
+
+    The cache lives in a folder that submissions cannot see (the course's ``autograded/``);
+    a changed source notebook (a fixed test, a new exercise) gets a fresh reference run.
+    """
+    import hashlib
+
+    data = Path(source_path).read_bytes()
+    digest = hashlib.sha256(data + PACKAGE.joinpath("verdicts.py").read_bytes()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"{Path(source_path).parent.name}-{Path(source_path).stem}-{digest}.json"
+    if cache.exists():
+        try:
+            return json.loads(cache.read_text())
+        except ValueError:
+            pass
+    found = reference_observations(nbformat.reads(data.decode(), as_version=4), workdir)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(found))
+    os.replace(tmp, cache)  # atomic: a killed run never leaves half a cache
+    return found
+
+
 def grade_notebook(
     source_nb,
     submission_nb,
