@@ -72,6 +72,9 @@ class WorkerProcess:
             }
         )
         base["PYTHONPATH"] = str(PACKAGE.parent)
+        # Submissions are graded side by side: one thread each, or PyTorch's threads fight
+        # over the cores and a notebook takes several times longer.
+        base.setdefault("OMP_NUM_THREADS", "1")
         self.proc = sandbox.popen(
             [sys.executable, "-m", "autograder.worker"],
             env={**base, **(env or {})},
