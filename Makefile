@@ -46,10 +46,10 @@ lab: $(STAMP)  ## JupyterLab 4 on the course, with nbgrader's extensions
 	cd course && $(BIN)/jupyter lab
 
 release: $(STAMP)  ## student version of ASSIGNMENT into course/release/ASSIGNMENT
-	cd course && $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+	$(BIN)/autograder release $(ASSIGNMENT)
 
-grade: $(STAMP)  ## autograde course/submitted/*/ASSIGNMENT
-	cd course && $(BIN)/nbgrader autograde $(ASSIGNMENT)
+grade: $(STAMP)  ## grade course/submitted/*/ASSIGNMENT (sandboxed) into course/grades/ASSIGNMENT.csv
+	$(BIN)/autograder grade $(ASSIGNMENT) --jobs $(JOBS)
 
 bench: $(STAMP)  ## timing and memory tables (medians of 3)
 	$(BIN)/python bench/run.py

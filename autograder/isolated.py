@@ -83,8 +83,23 @@ class WorkerProcess:
             stderr=subprocess.DEVNULL,
         )
         self._buffer = b""
+        self._started = False
+
+    def start(self, timeout: float = 120) -> None:
+        """Wait for the worker's start-up (Python, IPython, torch) to finish."""
+        if not self._started:
+            try:
+                reply = self._read_line(timeout)
+            except CellTimeout as exc:
+                raise WorkerDied(
+                    f"the notebook's process did not start within {timeout:g} s"
+                ) from exc
+            if reply.get("ready") is not True:
+                raise WorkerDied("the notebook's process did not start properly")
+            self._started = True
 
     def run(self, source: str, timeout: float) -> dict[str, Any]:
+        self.start()
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write((json.dumps({"op": "run", "source": source}) + "\n").encode())
@@ -229,7 +244,9 @@ def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> dict[
 
     data = Path(source_path).read_bytes()
     digest = hashlib.sha256(data + PACKAGE.joinpath("verdicts.py").read_bytes()).hexdigest()[:16]
-    cache = Path(cache_dir) / f"{Path(source_path).parent.name}-{Path(source_path).stem}-{digest}.json"
+    cache = (
+        Path(cache_dir) / f"{Path(source_path).parent.name}-{Path(source_path).stem}-{digest}.json"
+    )
     if cache.exists():
         try:
             return json.loads(cache.read_text())
@@ -251,6 +268,8 @@ def grade_notebook(
     *,
     cell_timeout: float = 120,
     notebook_timeout: float = 600,
+    on_start=None,
+    on_end=None,
 ) -> NotebookResult:
     """Run a submission confined and judge every test cell of the source notebook."""
     plan = _sources_to_run(source_nb, submission_nb)
@@ -258,8 +277,15 @@ def grade_notebook(
     results: dict[str, CellResult] = {}
     status, reason = "graded", ""
     worker = WorkerProcess(sandbox)
-    deadline = time.monotonic() + notebook_timeout
+    if on_start:
+        on_start(worker.proc)
+    count = 0
     try:
+        try:
+            worker.start()
+        except WorkerDied as exc:
+            status, reason = "failed", str(exc)
+        deadline = time.monotonic() + notebook_timeout
         for cell, test_id in plan:
             out_cell = copy.deepcopy(cell)
             if out_cell.get("cell_type") == "code":
@@ -287,6 +313,8 @@ def grade_notebook(
                 if test_id:
                     results[test_id] = _fail(cell, reason)
                 continue
+            count += 1
+            out_cell["execution_count"] = count
             out_cell["outputs"] = [
                 _output(o) for o in reply.get("outputs", []) if isinstance(o, dict)
             ]
@@ -312,6 +340,8 @@ def grade_notebook(
                 ]
     finally:
         worker.close()
+        if on_end:
+            on_end(worker.proc)
     cells = [results[gid] for _, gid in plan if gid in results]
     return NotebookResult(status=status, message=reason, cells=cells, notebook=executed)
 

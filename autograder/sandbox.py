@@ -204,21 +204,23 @@ class Sandbox:
             return list(argv)
         work = str(Path(self.workdir).resolve())
         cmd = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for hidden in self.hide:
-            hidden = Path(hidden).resolve()
-            if hidden.exists():
-                cmd += ["--tmpfs", str(hidden)]
+        # A private, empty /tmp first: whatever is hidden under /tmp is gone with it.
         cmd += ["--tmpfs", "/tmp"]
+        hidden_paths = [
+            p
+            for p in (Path(h).resolve() for h in self.hide)
+            if p.exists() and not p.is_relative_to("/tmp")
+        ]
+        for hidden in hidden_paths:
+            cmd += ["--tmpfs", str(hidden)]
         for path in self.readable:
             path = Path(path).resolve()
             if path.exists():
                 cmd += ["--ro-bind", str(path), str(path)]
         cmd += ["--bind", work, work]
         # Hidden folders are empty and read-only (after the mount points above were made in them).
-        for hidden in self.hide:
-            hidden = Path(hidden).resolve()
-            if hidden.exists():
-                cmd += ["--remount-ro", str(hidden)]
+        for hidden in hidden_paths:
+            cmd += ["--remount-ro", str(hidden)]
         cmd += [
             "--chdir", work,
             "--setenv", "HOME", work,

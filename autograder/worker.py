@@ -5,7 +5,8 @@ line per request on the stream it was started with as stdout; the learner's code
 that stream as its stdout (file descriptors 1 and 2 are pointed at a capture file, and
 ``print`` goes to IPython's capture), so stray output cannot garble the protocol by accident.
 
-Requests:
+It first imports the checks (and torch) and answers ``{"ready": true}``, so that import time
+counts against the start-up allowance, not against the first cell's time limit. Requests:
 
 - ``{"op": "run", "source": ..., "observe": bool}``: run one cell with IPython (magics work,
   as in a kernel) and answer ``{"outputs": [nbformat outputs], "observations": [...],
@@ -57,6 +58,12 @@ def main() -> int:
 
     from autograder.wire import encode
 
+    # Warm up before the first cell, outside its time limit: the course's notebooks all import
+    # torch and the checks, and a slow import is not the learner's doing.
+    try:
+        import autograder.checks  # noqa: F401  (imports torch)
+    except Exception:  # noqa: BLE001 - a notebook without torch can still be graded
+        pass
     shell = InteractiveShell.instance()
     # Errors are reported as type and message only: a traceback would quote the test's source.
     shell._showtraceback = lambda etype, evalue, stb: None
@@ -69,6 +76,8 @@ def main() -> int:
             encoded = {"__object__": f"unencodable ({type(exc).__name__})"}
         observations.append({"site": str(site), "value": encoded})
 
+    proto.write(json.dumps({"ready": True}) + "\n")
+    proto.flush()
     for line in requests:
         try:
             request = json.loads(line)

@@ -1,0 +1,167 @@
+"""Per-student HTML feedback that shows results, never hidden tests.
+
+nbgrader's ``GenerateFeedback`` converter renders ``autograded/`` into ``feedback/`` with its
+own template (total score, a table of contents with each test's points); we give it one more
+preprocessor, :class:`RedactForFeedback`, which before rendering:
+
+- removes every ``### BEGIN HIDDEN TESTS`` region (nbgrader's ``ClearHiddenTests``): the
+  autograded notebook holds the full test source, restored by ``OverwriteCells``;
+- replaces every test cell's outputs with its verdict (passed, or the exception type and
+  message): a hidden test's printed output could show its inputs, and a traceback quotes the
+  failing line of the test;
+- turns every other traceback into ``Type: message``;
+- puts a summary table (test, result, points, message) at the top.
+
+A submission that could not be graded gets a short page with the reason instead.
+
+Left out: releasing feedback through nbgrader's exchange (``nbgrader release_feedback``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_markdown_cell, new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .course import Course
+from .grading import RESULTS_FILE
+from .notebooks import (
+    GradedCell,
+    grade_cells,
+    is_hidden,
+    is_test_cell,
+    nbgrader_meta,
+    redact_errors,
+    strip_hidden_tests,
+)
+
+log = logging.getLogger("autograder.feedback")
+
+
+def _cell_text(text: str) -> str:
+    """Text safe inside a Markdown table cell (HTML escaped, one line)."""
+    flat = " ".join(text.split())
+    return html.escape(flat).replace("|", "&#124;")
+
+
+def summary_markdown(results: list[GradedCell], status: str, message: str) -> str:
+    """A Markdown table of the tests and their results."""
+    earned = sum(r.score or 0.0 for r in results)
+    total = sum(r.points for r in results)
+    lines = [f"## Results: {earned:g} / {total:g} points", ""]
+    if status != "graded":
+        lines += [f"**Status: {status}.** {_cell_text(message)}", ""]
+    lines += ["| test | result | points | message |", "| --- | --- | --- | --- |"]
+    for r in results:
+        result = "passed" if r.passed else ("needs a human" if r.score is None else "failed")
+        kind = " (hidden)" if r.hidden else ""
+        score = "–" if r.score is None else f"{r.score:g}"
+        lines.append(
+            f"| `{r.grade_id}`{kind} | {result} | {score} / {r.points:g} | {_cell_text(r.message)} |"
+        )
+    return "\n".join(lines)
+
+
+class RedactForFeedback(NbGraderPreprocessor):
+    """Hide what the learner must not see; show each test's verdict (see the module doc)."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]):
+        notebook = resources["nbgrader"]["notebook"]
+        folder = Path(resources.get("metadata", {}).get("path", "."))
+        hidden = {nbgrader_meta(c).get("grade_id") for c in nb.cells if is_hidden(c)}
+        recorded = _recorded(folder, notebook)
+        results = [GradedCell(**t) for t in recorded.get("tests", [])] or grade_cells(nb)
+        by_id = {r.grade_id: r for r in results}
+        nb = strip_hidden_tests(nb)
+        for cell in nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id")
+            if is_test_cell(cell) and gid in by_id:
+                cell.outputs = [_verdict_output(by_id[gid])]
+                if gid in hidden:
+                    by_id[gid].hidden = True
+        redact_errors(nb)
+        status = recorded.get("status", "graded")
+        summary = summary_markdown(results, status, recorded.get("message", ""))
+        nb.cells.insert(0, new_markdown_cell(summary))
+        return nb, resources
+
+
+def _verdict_output(result: GradedCell) -> NotebookNode:
+    if result.passed:
+        return new_output(
+            "stream", name="stdout", text=f"passed ({result.score:g} / {result.points:g} points)\n"
+        )
+    ename, _, evalue = result.message.partition(": ")
+    return new_output("error", ename=ename or "Error", evalue=evalue, traceback=[result.message])
+
+
+def _recorded(folder: Path, notebook: str) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / RESULTS_FILE).read_text())
+        return data["notebooks"][notebook]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _failure_page(student: str, assignment: str, notebook: str, status: str, message: str) -> str:
+    title = html.escape(f"{assignment} / {notebook}")
+    return (
+        "<!DOCTYPE html>\n<html>\n<head><meta charset='utf-8'><title>"
+        f"{title}</title></head>\n<body>\n<h1>{title}</h1>\n"
+        f"<p>Student: {html.escape(student)}</p>\n"
+        f"<p><strong>Your notebook could not be graded ({html.escape(status)}).</strong></p>\n"
+        f"<p>{html.escape(message)}</p>\n"
+        "<p>Fix the problem and submit again; your instructor has been told.</p>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def generate_feedback(course: Course, assignment: str, student: str = "*") -> list[Path]:
+    """Write ``feedback/<student>/ASSIGNMENT/<notebook>.html`` for every graded student."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.preprocessors import GetGrades
+
+    autograded = course.folder("autograded")
+    feedback = course.folder("feedback")
+    records = {}
+    for path in sorted(autograded.glob(f"{student}/{assignment}/{RESULTS_FILE}")):
+        try:
+            records[path.parent.parent.name] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            log.warning("unreadable %s", path)
+    if list(autograded.glob(f"{student}/{assignment}/{course.notebook_id}.ipynb")):
+        coursedir = course.coursedir(assignment, student)
+        coursedir.ignore = [*coursedir.ignore, RESULTS_FILE]  # not copied beside the pages
+        converter = GenerateFeedback(
+            coursedir=coursedir,
+            config=course.config,
+            preprocessors=[GetGrades, RedactForFeedback, CSSHTMLHeaderPreprocessor],
+        )
+        converter.force = True
+        converter.log = logging.getLogger("autograder.nbgrader")
+        try:
+            converter.start()
+        except Exception as exc:  # noqa: BLE001 - nbgrader lists the students it could not render
+            log.error("nbgrader could not render some feedback: %s", exc)
+    for name, data in records.items():
+        for nb, entry in data.get("notebooks", {}).items():
+            page = feedback / name / assignment / f"{nb}.html"
+            if entry.get("score") is None or not page.exists():  # not graded this time
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text(
+                    _failure_page(
+                        name,
+                        assignment,
+                        nb,
+                        entry.get("status", "failed"),
+                        entry.get("message", ""),
+                    )
+                )
+    return sorted(feedback.glob(f"{student}/{assignment}/*.html"))

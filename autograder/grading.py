@@ -1,0 +1,433 @@
+"""Grading a class: submissions in parallel worker processes, one writer of the results.
+
+:func:`grade` finds ``DIR/<student>/ASSIGNMENT/<notebook>.ipynb`` for every notebook of the
+released assignment (the gradebook knows which: with ``notebook_id = "exercises"`` lessons are
+never executed), and for each submission:
+
+1. reads it and runs nbgrader's sanitizing preprocessors (:func:`autograder.submissions.sanitize`:
+   locked and test cells are restored from the source, hidden tests included), in a grader
+   thread of this process;
+2. executes it in a grading worker (:class:`autograder.execution.Worker`), each submission in
+   a fresh kernel in a private temporary folder; ``jobs`` workers run side by side;
+3. judges every test cell of the executed notebook (:func:`autograder.notebooks.grade_cells`:
+   pass or fail, stderr ignored); then the main thread, the only writer, records the scores in
+   the gradebook in one commit and writes ``autograded/<student>/ASSIGNMENT/`` (the executed
+   notebook and ``autograder.json``, the per-test results :mod:`autograder.feedback` renders).
+
+Every submission ends with one of :data:`STATUSES` and a message; nothing one submission does
+(invalid JSON, a dead kernel, a runaway loop) stops the others. The CSV has one row per student
+and notebook. :class:`GradingRun` carries per-submission timings for the benchmark
+(:mod:`autograder.throughput` compares them with plain ``nbgrader autograde``).
+
+Left out: the sandbox (limits on memory, network and files for the learner's code) and
+verdicts computed outside the learner's kernel; both plug in at step 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .course import Course
+from .gradebook import (
+    assignment_cells,
+    open_gradebook,
+    record_failure,
+    record_graded,
+    record_missing,
+)
+from .isolated import PACKAGE, cached_reference, grade_notebook
+from .notebooks import GradedCell, NotGradable, nbgrader_meta
+from .sandbox import Limits, Sandbox, kill_group, sandbox_warning
+from .submissions import Submission, copy_files, find_submissions, sanitize
+
+STATUSES = ("graded", "failed", "timeout", "missing")
+CSV_COLUMNS = ["student", "assignment", "notebook", "score", "max_score", "status", "message"]
+RESULTS_FILE = "autograder.json"
+SKIP = (RESULTS_FILE,)  # never copied from a submission: the grader writes it
+#: Seconds a notebook may take beyond its cells' limits (kernel start, imports) before its
+#: worker is killed.
+STARTUP_ALLOWANCE = 60.0
+
+log = logging.getLogger("autograder.grading")
+
+
+@dataclass
+class SubmissionResult:
+    """The outcome of grading one notebook of one student."""
+
+    student: str
+    assignment: str
+    notebook: str
+    status: str
+    message: str
+    score: float | None
+    max_score: float
+    tests: list[GradedCell] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    executed: Any = field(default=None, repr=False)  # the executed notebook, while recording
+    workdir: Path | None = field(default=None, repr=False)
+
+    def row(self) -> dict[str, str]:
+        """This result as a row of the grades CSV."""
+        return {
+            "student": self.student,
+            "assignment": self.assignment,
+            "notebook": self.notebook,
+            "score": "" if self.score is None else f"{self.score:g}",
+            "max_score": f"{self.max_score:g}",
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+@dataclass
+class GradingRun:
+    """All results of one ``grade`` run and how long it took."""
+
+    assignment: str
+    jobs: int
+    results: list[SubmissionResult]
+    wall_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """No submission failed or timed out (missing ones are the students' business)."""
+        return all(r.status in ("graded", "missing") for r in self.results)
+
+    def per_minute(self) -> float:
+        """Executed submissions per minute of wall-clock time."""
+        executed = [r for r in self.results if r.status != "missing"]
+        return 60.0 * len(executed) / self.wall_seconds if self.wall_seconds else 0.0
+
+    def scores(self) -> dict[tuple[str, str], float | None]:
+        return {(r.student, r.notebook): r.score for r in self.results}
+
+
+def _timestamp(course: Course, folder: Path) -> datetime.datetime | None:
+    try:
+        return course.coursedir().get_existing_timestamp(str(folder))
+    except Exception:  # noqa: BLE001 - an unreadable timestamp.txt is not worth a failure
+        return None
+
+
+def _summary(tests: list[GradedCell], notes: list[str], timeout: float) -> str:
+    parts = []
+    slow = [t.grade_id for t in tests if t.timed_out]
+    if slow:
+        parts.append(f"cells over the {timeout:g} s limit: {', '.join(slow)}")
+    failed = [t.grade_id for t in tests if not t.passed and not t.timed_out and t.score is not None]
+    if failed:
+        parts.append(f"failed: {', '.join(failed)}")
+    manual = [t.grade_id for t in tests if t.score is None]
+    if manual:
+        parts.append(f"needs manual grading: {', '.join(manual)}")
+    return "; ".join(parts + notes)
+
+
+class _Grader:
+    """Holds what the threads of one grading run share."""
+
+    def __init__(
+        self,
+        course: Course,
+        assignment: str,
+        cells,
+        timeout,
+        notebook_timeout,
+        jobs,
+        *,
+        limits: Limits | None = None,
+        use_sandbox: bool | None = None,
+        submissions: Path | None = None,
+    ):
+        self.course = course
+        self.assignment = assignment
+        self.cells = cells
+        self.timeout = float(timeout)
+        self.notebook_timeout = notebook_timeout
+        self.source = course.source(assignment)
+        self.limits = limits or Limits()
+        self.use_sandbox = use_sandbox
+        # What a submission must never see: the course (sources, gradebook, other students'
+        # work), the submissions folder, the repository around the course, the home folder.
+        hide = {course.root.resolve(), Path.home().resolve()}
+        if submissions is not None:
+            hide.add(Path(submissions).resolve())
+        repo = course.root.resolve().parent
+        if (repo / ".git").exists():
+            hide.add(repo)
+        self.hide = sorted(hide)
+        self.readable = [Path(sys.prefix), Path(sys.base_prefix), PACKAGE]
+        self.lock = threading.Lock()
+        self.live: set[Any] = set()
+        self.sources: dict[str, Any] = {}
+        self.references: dict[str, dict[str, list]] = {}
+        for notebook in cells:
+            path = self.source / f"{notebook}.ipynb"
+            self.sources[notebook] = nbformat.read(path, as_version=4)
+            with tempfile.TemporaryDirectory(prefix="autograder-reference-") as tmp:
+                copy_files(self.source, Path(tmp))
+                self.references[notebook] = cached_reference(
+                    path, course.folder("autograded") / ".reference", Path(tmp)
+                )
+
+    def close(self) -> None:
+        pass
+
+    def kill(self) -> None:
+        """Stop every submission still running (Ctrl-C, a broken gradebook)."""
+        with self.lock:
+            procs = list(self.live)
+        for proc in procs:
+            kill_group(proc)
+
+    def grade_one(self, sub: Submission) -> SubmissionResult:
+        """Sanitize, run confined and judge one submission (no gradebook writes here)."""
+        expected = self.cells[sub.notebook]
+        result = SubmissionResult(
+            sub.student, self.assignment, sub.notebook, "failed", "", None, sum(expected.values())
+        )
+        begin = time.perf_counter()
+        try:
+            nb, notes = sanitize(self.course, self.assignment, sub, expected)
+        except NotGradable as exc:
+            result.message = str(exc)
+            result.seconds = {"sanitize": time.perf_counter() - begin}
+            return result
+        sanitized = time.perf_counter()
+        work = Path(tempfile.mkdtemp(prefix=f"autograder-{sub.student}-"))
+        run = work / "run"
+        run.mkdir()
+        copy_files(sub.folder, run)
+        copy_files(self.source, run)
+        code_cells = sum(c.cell_type == "code" for c in nb.cells)
+        budget = self.notebook_timeout or self.timeout * (code_cells + 1) + STARTUP_ALLOWANCE
+        sandbox = Sandbox(
+            workdir=run,
+            hide=self.hide,
+            readable=self.readable,
+            limits=self.limits,
+            use_bwrap=self.use_sandbox,
+        )
+        try:
+            outcome = grade_notebook(
+                self.sources[sub.notebook],
+                nb,
+                self.references[sub.notebook],
+                sandbox,
+                cell_timeout=self.timeout,
+                notebook_timeout=budget,
+                on_start=self._started,
+                on_end=self._ended,
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        result.seconds = {"sanitize": sanitized - begin, "run": time.perf_counter() - sanitized}
+        hidden = {
+            nbgrader_meta(c).get("grade_id")
+            for c in self.sources[sub.notebook].cells
+            if "### BEGIN HIDDEN TESTS" in c.source
+        }
+        result.tests = [
+            GradedCell(
+                grade_id=c.grade_id,
+                points=c.max_points,
+                score=c.points,
+                passed=c.points == c.max_points,
+                message=c.message,
+                hidden=c.grade_id in hidden,
+                timed_out=outcome.status == "timeout" and c.message.startswith("not run"),
+            )
+            for c in outcome.cells
+        ]
+        result.status = outcome.status
+        if outcome.status == "failed":
+            # The notebook's process died (a crash, os._exit, a limit): not an honest score.
+            # Nothing is recorded as a grade, so a previous grade of this student stays.
+            result.message = outcome.message
+            return result
+        result.score = sum(t.score or 0.0 for t in result.tests)
+        result.message = "; ".join(
+            m for m in (outcome.message, _summary(result.tests, notes, self.timeout)) if m
+        )
+        result.executed = outcome.notebook
+        return result
+
+    def _started(self, proc) -> None:
+        with self.lock:
+            self.live.add(proc)
+
+    def _ended(self, proc) -> None:
+        with self.lock:
+            self.live.discard(proc)
+
+    def record(self, gb, sub: Submission, result: SubmissionResult) -> None:
+        """The single writer: gradebook, ``autograded/`` and the results file."""
+        begin = time.perf_counter()
+        dest = self.course.folder("autograded") / sub.student / self.assignment
+        timestamp = _timestamp(self.course, sub.folder)
+        if result.status == "missing":
+            record_missing(gb, sub.student)
+        elif result.executed is not None:
+            record_graded(
+                gb, self.assignment, sub.student, sub.notebook, result.tests,
+                timestamp=timestamp, flagged=result.status != "graded",
+            )  # fmt: skip
+            dest.mkdir(parents=True, exist_ok=True)
+            copy_files(sub.folder, dest, SKIP)
+            copy_files(self.source, dest, SKIP)
+            nbformat.write(result.executed, dest / f"{sub.notebook}.ipynb")
+        else:
+            record_failure(gb, self.assignment, sub.student, sub.notebook, timestamp=timestamp)
+        if result.status != "missing":
+            _update_results_file(dest, result)
+        if result.workdir is not None:
+            shutil.rmtree(result.workdir, ignore_errors=True)
+        result.executed = result.workdir = None
+        result.seconds["record"] = time.perf_counter() - begin
+
+
+def _update_results_file(dest: Path, result: SubmissionResult) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / RESULTS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data.setdefault("notebooks", {})[result.notebook] = {
+        "status": result.status,
+        "message": result.message,
+        "score": result.score,
+        "max_score": result.max_score,
+        "tests": [t.to_dict() for t in result.tests],
+        "graded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    data.update(student=result.student, assignment=result.assignment)
+    path.write_text(json.dumps(data, indent=1))
+
+
+def write_csv(results: list[SubmissionResult], out: Path) -> Path:
+    """One row per student and notebook, columns :data:`CSV_COLUMNS`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for result in sorted(results, key=lambda r: (r.student, r.notebook)):
+            writer.writerow(result.row())
+    return out
+
+
+def grade(
+    course: Course,
+    assignment: str,
+    *,
+    submissions: Path | None = None,
+    out: Path | None = None,
+    jobs: int = 1,
+    timeout: float | None = None,
+    notebook_timeout: float | None = None,
+    progress: bool = True,
+    memory: int | None = None,
+    sandbox: bool | None = None,
+) -> GradingRun:
+    """Grade every submission of ``assignment``; record them, write the CSV, return the run.
+
+    ``submissions`` defaults to the course's ``submitted/`` folder and ``out`` to
+    ``grades/ASSIGNMENT.csv``. ``timeout`` is the limit per cell in seconds (default: the
+    course's ``Execute.timeout``); a notebook's worker is killed after ``notebook_timeout``
+    seconds (default: the per-cell limit times the number of code cells, plus a minute).
+    ``memory`` caps each submission's memory in bytes (default 2 GiB); ``sandbox=False``
+    runs without bubblewrap (limits only), ``None`` uses it where the machine has it.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    folder = Path(submissions) if submissions else course.folder("submitted")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no submissions folder {folder}")
+    out = Path(out) if out else course.root / "grades" / f"{assignment}.csv"
+    if timeout is None:
+        timeout = float(course.config.Execute.get("timeout", 30) or 30)
+    with open_gradebook(course) as gb:
+        cells = assignment_cells(gb, assignment)
+    subs = find_submissions(folder, assignment, sorted(cells))
+    jobs = max(1, int(jobs))
+    todo = [s for s in subs if s.path is not None]
+    results: list[SubmissionResult] = []
+    bar = tqdm(
+        total=len(subs),
+        desc=f"grading {assignment}",
+        unit="nb",
+        file=sys.stderr,
+        disable=not progress,
+    )
+    if sandbox is not False and (warning := sandbox_warning()):
+        log.warning(warning)
+    limits = Limits(memory=memory) if memory else Limits()
+    grader = _Grader(
+        course, assignment, cells, timeout, notebook_timeout, min(jobs, len(todo)),
+        limits=limits, use_sandbox=sandbox, submissions=folder,
+    )  # fmt: skip
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        with open_gradebook(course) as gb:
+            for sub in subs:
+                if sub.path is None:
+                    result = SubmissionResult(
+                        sub.student, assignment, sub.notebook, "missing",
+                        f"no {sub.notebook}.ipynb in {sub.folder}", 0.0, sum(cells[sub.notebook].values()),
+                    )  # fmt: skip
+                    results.append(_record(grader, gb, sub, result))
+                    bar.update()
+            futures = {pool.submit(grader.grade_one, sub): sub for sub in todo}
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a bug of ours: report it, go on
+                    log.exception("grading %s failed", sub.path)
+                    result = SubmissionResult(
+                        sub.student, assignment, sub.notebook, "failed",
+                        f"internal error: {type(exc).__name__}: {exc}", None, sum(cells[sub.notebook].values()),
+                    )  # fmt: skip
+                results.append(_record(grader, gb, sub, result))
+                bad = sum(r.status in ("failed", "timeout") for r in results)
+                bar.set_postfix_str(f"{bad} failed" if bad else "", refresh=False)
+                bar.update()
+    except BaseException:  # Ctrl-C or a broken gradebook: stop every worker and kernel now
+        grader.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown()
+    grader.close()
+    results.sort(key=lambda r: (r.student, r.notebook))
+    write_csv(results, out)
+    return GradingRun(assignment, jobs, results, time.perf_counter() - start)
+
+
+def _record(grader: _Grader, gb, sub: Submission, result: SubmissionResult) -> SubmissionResult:
+    """Record one result; a failure to record fails that submission only."""
+    try:
+        grader.record(gb, sub, result)
+    except Exception as exc:  # noqa: BLE001 - e.g. a file that cannot be written
+        log.exception("recording %s/%s failed", sub.student, sub.notebook)
+        gb.db.rollback()
+        result.status, result.score = "failed", None
+        result.message = f"the result could not be recorded: {type(exc).__name__}: {exc}"
+    return result

@@ -1,0 +1,193 @@
+"""Notebooks as the grader sees them: reading submissions, test cells and their verdicts.
+
+- :func:`read_submission` reads a submitted file and says plainly why it cannot be graded
+  (invalid JSON, not a notebook, nbformat 3, schema errors) instead of raising a traceback.
+- :func:`grade_cells` turns an executed notebook into one :class:`GradedCell` per nbgrader
+  grade cell, with the course's grading rule: a test cell passes when it raised no error. Its
+  stderr (warnings, progress bars, a library's deprecation notice) does not matter, and an
+  ``execute_result`` never awards partial credit: a test earns all its points or none.
+  (nbgrader's own ``determine_grade`` zeroes any cell that wrote to stderr and turns a float
+  result into partial credit; it is still used for the cells it grades well, answers that
+  need a human.)
+- :func:`strip_hidden_tests` removes ``### BEGIN HIDDEN TESTS`` regions with nbgrader's
+  ``ClearHiddenTests``; :func:`is_hidden` tells a hidden-test cell, in the source or the
+  student version.
+- :func:`error_message` is the one-line form of an error output (type and message, no
+  traceback, so no test source is ever quoted).
+
+Left out: executing notebooks (:mod:`autograder.execution`) and rendering (:mod:`autograder.feedback`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
+HIDDEN_END = "END HIDDEN TESTS"
+TIMEOUT_ENAME = "CellTimeoutError"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class NotGradable(Exception):
+    """A submission that cannot be graded; the message says why, for the CSV and feedback."""
+
+
+@dataclass
+class GradedCell:
+    """The verdict on one nbgrader grade cell of an executed notebook."""
+
+    grade_id: str
+    points: float  # the most the cell can earn
+    score: float | None  # None: a human has to grade it (a written answer)
+    passed: bool
+    message: str  # why it failed ("" when it passed)
+    hidden: bool  # a hidden-test cell: its source and outputs are never shown
+    timed_out: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_submission(path: Path) -> NotebookNode:
+    """Read a submitted notebook as nbformat 4, or raise :class:`NotGradable` saying why."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise NotGradable(f"cannot read the file: {exc.strerror or exc}") from exc
+    if not raw.strip():
+        raise NotGradable("the file is empty")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise NotGradable("not a notebook: the file is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise NotGradable(
+            f"invalid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise NotGradable("not a notebook: the JSON has no 'nbformat' field")
+    version = data.get("nbformat")
+    if version != 4:
+        raise NotGradable(
+            f"nbformat {version} notebook: only nbformat 4 can be graded "
+            "(open it in Jupyter and save it again)"
+        )
+    if not isinstance(data.get("cells"), list):
+        raise NotGradable("not a notebook: it has no list of cells")
+    try:
+        nb = nbformat.reader.reads(raw.decode("utf-8"))  # parses as v4, joins multi-line sources
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise NotGradable(f"not a valid notebook: {str(exc.message)[:300]}") from exc
+    except Exception as exc:  # noqa: BLE001 - a malformed notebook can fail anywhere
+        raise NotGradable(f"not a valid notebook: {type(exc).__name__}: {exc}"[:300]) from exc
+    return nb
+
+
+def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_grade_cell(cell: NotebookNode) -> bool:
+    return bool(nbgrader_meta(cell).get("grade")) and "grade_id" in nbgrader_meta(cell)
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An autograded test: a code grade cell that is not also a solution (written answer)."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and is_grade_cell(cell) and not meta.get("solution")
+
+
+def is_hidden(cell: NotebookNode) -> bool:
+    """A hidden-test cell: it has a hidden region (source) or, once it is stripped, no code."""
+    if not is_test_cell(cell):
+        return False
+    if HIDDEN_BEGIN in cell.source:
+        return True
+    try:
+        return not ast.parse(cell.source).body
+    except SyntaxError:
+        return False
+
+
+def strip_hidden_tests(nb: NotebookNode) -> NotebookNode:
+    """The notebook with every hidden-test region removed (nbgrader's ``ClearHiddenTests``)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    stripped, _ = ClearHiddenTests(enforce_metadata=False).preprocess(nb, {})
+    return stripped
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def error_message(output: NotebookNode) -> str:
+    """``Type: message`` of an error output: never the traceback, which quotes test source."""
+    ename = strip_ansi(str(output.get("ename", "Error")))
+    evalue = strip_ansi(str(output.get("evalue", ""))).strip()
+    if ename == TIMEOUT_ENAME:
+        return f"{ename}: the cell did not finish within the time limit"
+    if ename == "NotImplementedError" and not evalue:
+        return "NotImplementedError: the function this test calls is not written yet"
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def grade_cells(nb: NotebookNode) -> list[GradedCell]:
+    """One verdict per grade cell of an executed notebook, in notebook order."""
+    from nbgrader import utils
+
+    results = []
+    for cell in nb.cells:
+        if not is_grade_cell(cell):
+            continue
+        meta = nbgrader_meta(cell)
+        points = float(meta.get("points", 0) or 0)
+        if not is_test_cell(
+            cell
+        ):  # a written answer: nbgrader's rule (0 if untouched, else a human)
+            score, _ = utils.determine_grade(cell)
+            results.append(
+                GradedCell(
+                    meta["grade_id"], points, score, score is not None and score > 0, "", False
+                )
+            )
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        passed = not errors
+        timed_out = any(o.get("ename") == TIMEOUT_ENAME for o in errors)
+        results.append(
+            GradedCell(
+                grade_id=meta["grade_id"],
+                points=points,
+                score=points if passed else 0.0,
+                passed=passed,
+                message="" if passed else error_message(errors[0]),
+                hidden=is_hidden(cell),
+                timed_out=timed_out,
+            )
+        )
+    return results
+
+
+def grade_ids(nb: NotebookNode) -> list[str]:
+    """The ``grade_id`` of every grade cell, in order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if is_grade_cell(c)]
+
+
+def redact_errors(nb: NotebookNode) -> NotebookNode:
+    """Replace every traceback by ``Type: message`` (tracebacks quote the failing source)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [error_message(output)]
+    return nb

@@ -1,0 +1,162 @@
+"""Submissions: where they are, and getting one ready to execute.
+
+:func:`find_submissions` lists ``DIR/<student>/ASSIGNMENT/<notebook>.ipynb`` for every notebook
+the gradebook knows for the assignment (a missing one is listed too, with no path: lessons and
+other notebooks in the folder are never executed). :func:`sanitize` reads a submission
+(:func:`autograder.notebooks.read_submission` says why an unreadable one cannot be graded) and
+runs nbgrader's sanitizing preprocessors on it: ``ClearOutput``, ``DeduplicateIds``,
+``OverwriteKernelspec``, ``OverwriteCells`` (locked and test cells come back from the source,
+hidden tests included, and points from the gradebook) and ``CheckCellMetadata``; a notebook
+whose grade cells are gone cannot be graded. :func:`copy_files` copies the files that go beside
+a notebook (regular files only: a symlink could point at the course's sources).
+
+Left out: executing (:mod:`autograder.execution`) and recording (:mod:`autograder.grading`).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import Course
+from .notebooks import (
+    NotGradable,
+    grade_ids,
+    is_grade_cell,
+    nbgrader_meta,
+    read_submission,
+    strip_hidden_tests,
+)
+
+# nbgrader's preprocessors warn about every restored cell (hidden tests are restored for every
+# student); the grader reports what matters in the CSV instead.
+nbgrader_log = logging.getLogger("autograder.nbgrader")
+if nbgrader_log.level == logging.NOTSET:
+    nbgrader_log.setLevel(logging.ERROR)
+
+
+@dataclass
+class Submission:
+    """One notebook of one student's submission (``path`` is None when it is missing)."""
+
+    student: str
+    notebook: str
+    folder: Path  # DIR/<student>/<assignment>
+    path: Path | None
+
+
+def find_submissions(folder: Path, assignment: str, notebooks: list[str]) -> list[Submission]:
+    """Every student folder of ``folder`` and each expected notebook in it (or its absence)."""
+    found = []
+    students = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for student in students:
+        for notebook in notebooks:
+            path = student / assignment / f"{notebook}.ipynb"
+            found.append(
+                Submission(
+                    student.name, notebook, student / assignment, path if path.is_file() else None
+                )
+            )
+    return found
+
+
+def regular_files(folder: Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    """Files under ``folder`` to copy beside a notebook: regular files only (never symlinks,
+    notebooks, hidden files or the names in ``skip``), as paths relative to ``folder``."""
+    if not folder.is_dir():
+        return []
+    files = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        if path.is_symlink() or not path.is_file():
+            continue
+        if path.suffix == ".ipynb" or path.name in skip:
+            continue
+        files.append(rel)
+    return files
+
+
+def copy_files(source: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
+    """Copy :func:`regular_files` of ``source`` into ``dest``."""
+    for rel in regular_files(source, skip):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, dest / rel)
+
+
+def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[str, float]):
+    """The submitted notebook, read and sanitized by nbgrader's preprocessors, and notes.
+
+    Raises :class:`NotGradable` with the reason when it cannot be graded.
+    """
+    from nbgrader.nbgraderformat import ValidationError
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
+
+    assert sub.path is not None
+    nb = read_submission(sub.path)
+    submitted = {
+        nbgrader_meta(c)["grade_id"]: (c.source, nbgrader_meta(c).get("points"))
+        for c in nb.cells
+        if is_grade_cell(c) or nbgrader_meta(c).get("locked")
+        if "grade_id" in nbgrader_meta(c)
+    }
+    resources = {
+        "nbgrader": {
+            "notebook": sub.notebook,
+            "assignment": assignment,
+            "student": sub.student,
+            "db_url": course.db_url,
+        }
+    }
+    try:
+        for step in (
+            ClearOutput,
+            DeduplicateIds,
+            OverwriteKernelspec,
+            OverwriteCells,
+            CheckCellMetadata,
+        ):
+            nb, resources = step(config=course.config, log=nbgrader_log).preprocess(nb, resources)
+    except ValidationError as exc:
+        raise NotGradable(f"the nbgrader metadata of the notebook is corrupted: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any other reason the sanitizer gives up
+        raise NotGradable(
+            f"could not be prepared for grading: {type(exc).__name__}: {exc}"
+        ) from exc
+    missing = sorted(set(expected) - set(grade_ids(nb)))
+    if missing:
+        raise NotGradable(
+            f"missing grade cells: {', '.join(missing)} (they were deleted or their metadata "
+            "changed; copy them back from the released notebook)"
+        )
+    # What the sanitizer put back (restoring a hidden test is routine, not an edit).
+    visible = strip_hidden_tests(nbformat.from_dict(nb))
+    edited = []
+    for cell in visible.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in submitted:
+            source, points = submitted[gid]
+            if nbgrader_meta(cell).get("locked") and source.strip() != cell.source.strip():
+                edited.append(gid)
+            elif points is not None and _number(points) != expected.get(gid):
+                edited.append(gid)
+    notes = [f"edited locked cells were restored: {', '.join(edited)}"] if edited else []
+    return nb, notes
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
