@@ -167,9 +167,11 @@ class _Grader:
         hide = {course.root.resolve(), Path.home().resolve()}
         if submissions is not None:
             hide.add(Path(submissions).resolve())
-        repo = course.root.resolve().parent
-        if (repo / ".git").exists():
-            hide.add(repo)
+        for repo in (course.root.resolve().parent, PACKAGE.parent):
+            # The repository around the course, and this package's own checkout (with the
+            # course's sources in it); never site-packages.
+            if (repo / ".git").exists() or (repo / "course" / "nbgrader_config.py").exists():
+                hide.add(repo)
         self.hide = sorted(hide)
         self.readable = [Path(sys.prefix), Path(sys.base_prefix), PACKAGE]
         self.lock = threading.Lock()

@@ -105,6 +105,44 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
 
     assert sub.path is not None
     nb = read_submission(sub.path)
+    notes = []
+    source = nbformat.read(course.source(assignment) / f"{sub.notebook}.ipynb", as_version=4)
+    ours = {nbgrader_meta(c).get("grade_id") for c in source.cells} - {None}
+    graded = {
+        nbgrader_meta(c)["grade_id"]
+        for c in source.cells
+        if nbgrader_meta(c).get("grade") or nbgrader_meta(c).get("solution")
+    }
+    theirs = [nbgrader_meta(c).get("grade_id") for c in nb.cells]
+    if not graded & set(theirs):
+        raise NotGradable(
+            f"none of {assignment}'s exercise cells are in this notebook: is it another "
+            "assignment's notebook? Submit the notebook released for this assignment."
+        )
+    # A grade id twice: the first cell counts, later copies are dropped (never run).
+    seen: set[str] = set()
+    kept, dropped = [], []
+    for cell, gid in zip(nb.cells, theirs, strict=True):
+        if gid in ours and gid in seen:
+            dropped.append(gid)
+            continue
+        seen.add(gid)
+        kept.append(cell)
+    if dropped:
+        nb.cells = kept
+        notes.append(f"duplicated cells were ignored: {', '.join(sorted(set(dropped)))}")
+    # A grade id the assignment does not have (renamed, invented): the cell is the learner's own
+    # code, graded as nothing.
+    unknown = []
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if "nbgrader" in cell.get("metadata", {}) and gid not in ours:
+            del cell.metadata["nbgrader"]
+            unknown.append(str(gid))
+    if unknown:
+        notes.append(
+            f"cells with unknown grade ids count as your own code: {', '.join(unknown[:5])}"
+        )
     submitted = {
         nbgrader_meta(c)["grade_id"]: (c.source, nbgrader_meta(c).get("points"))
         for c in nb.cells
@@ -136,10 +174,8 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
         ) from exc
     missing = sorted(set(expected) - set(grade_ids(nb)))
     if missing:
-        raise NotGradable(
-            f"missing grade cells: {', '.join(missing)} (they were deleted or their metadata "
-            "changed; copy them back from the released notebook)"
-        )
+        # The grader runs every test of the source anyway (autograder.isolated puts them back).
+        notes.append(f"missing test cells were put back: {', '.join(missing)}")
     # What the sanitizer put back (restoring a hidden test is routine, not an edit).
     visible = strip_hidden_tests(nbformat.from_dict(nb))
     edited = []
@@ -151,7 +187,8 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
                 edited.append(gid)
             elif points is not None and _number(points) != expected.get(gid):
                 edited.append(gid)
-    notes = [f"edited locked cells were restored: {', '.join(edited)}"] if edited else []
+    if edited:
+        notes.append(f"edited locked cells were restored: {', '.join(edited)}")
     return nb, notes
 
 

@@ -7,7 +7,8 @@ run), printed and written to ``bench/results/latest.md``.
   (median of 3; the notebook runs with ``jupyter nbconvert --execute``, as a reader would).
 - book: the book's full build in a scratch copy (execution cache empty), then the rebuild with
   nothing changed (median of 3).
-- grading: see the sections that the grading tools add (``grading`` in ``SECTIONS``).
+- grading: 20 submissions of chapter 01 graded by ``autograder grade --jobs 2`` (with and
+  without the sandbox) and by plain ``nbgrader autograde``, in one run, with the speed-up.
 
 Not timed tests: nothing here fails on a slow machine; the tables are for people to read.
 """
@@ -134,9 +135,41 @@ def bench_book(repeats: int) -> str:
     return table("Book build", ["build", "seconds", "range", "peak MiB"], rows)
 
 
+def bench_grading(repeats: int) -> str:
+    """20 submissions of chapter 01: ours (sandboxed, and without the sandbox) and nbgrader."""
+    from autograder.course import Course
+    from autograder.grading import grade
+    from autograder.throughput import compare_with_nbgrader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        c = compare_with_nbgrader(ROOT / "course", "01_autograd", Path(tmp), students=20, jobs=2)
+        course = Course(Path(tmp) / "autograder")
+        plain = grade(course, "01_autograd", jobs=2, progress=False, sandbox=False)
+
+    def per_sub(run) -> float:
+        return statistics.median(r.seconds.get("run", 0.0) for r in run.results)
+
+    base = c.nbgrader.wall_seconds
+    rows = [
+        ["nbgrader autograde (baseline, serial)", f"{base:.1f}", f"{c.nbgrader_per_minute:.1f}", "1.0x", ""],
+        ["autograder grade --jobs 2 (sandboxed)", f"{c.ours.wall_seconds:.1f}", f"{c.ours_per_minute:.1f}",
+         f"{base / c.ours.wall_seconds:.1f}x", f"{per_sub(c.ours):.1f}"],
+        ["autograder grade --jobs 2 --no-sandbox", f"{plain.wall_seconds:.1f}", f"{plain.per_minute():.1f}",
+         f"{base / plain.wall_seconds:.1f}x", f"{per_sub(plain):.1f}"],
+    ]  # fmt: skip
+    same = "yes" if c.same_scores else "NO"
+    return table(
+        f"Grading 20 submissions of 01_autograd (one run each; same scores as nbgrader: {same}; "
+        "the first autograder run includes the one-off reference run)",
+        ["grader", "seconds", "submissions/min", "speed-up", "median s per submission"],
+        rows,
+    )
+
+
 SECTIONS: dict[str, Callable[[int], str]] = {
     "notebooks": bench_notebooks,
     "book": bench_book,
+    "grading": bench_grading,
 }
 
 

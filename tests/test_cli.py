@@ -100,7 +100,8 @@ def graded(released: Path, tmp_path_factory) -> dict:
     )
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]}
     write_submission(sub, "old_format", ASSIGNMENT, "exercises", json.dumps(v3))
-    # A learner deleted a test cell, another "fixed" a test so that it passes.
+    # A learner deleted a test cell (it is put back and run), another "fixed" a test so that
+    # it passes (the original is restored).
     nb = filled(release, answers)
     nb.cells = [
         c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_mean"
@@ -257,7 +258,7 @@ def test_grade_writes_one_row_per_student_with_the_columns(graded):
         ("broken", "failed", ""),
         ("empty", "failed", ""),
         ("old_format", "failed", ""),
-        ("deleted_test", "failed", ""),
+        ("deleted_test", "graded", "5"),
     ],
 )
 def test_grade_status_and_score(graded, student, status, score):
@@ -274,7 +275,7 @@ def test_grade_status_and_score(graded, student, status, score):
         ("broken", ["invalid JSON"]),
         ("empty", ["the file is empty"]),
         ("old_format", ["nbformat 3"]),
-        ("deleted_test", ["missing grade cells: test_mean"]),
+        ("deleted_test", ["missing test cells were put back: test_mean"]),
         ("absent", ["no exercises.ipynb"]),
     ],
 )

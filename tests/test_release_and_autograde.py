@@ -22,24 +22,35 @@ from tests.conftest import COURSE, SOURCE, exercise_chapters
 NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
 
 
-def secret_lines(nb) -> set[str]:
-    """Distinctive lines of the solutions and of the hidden tests (long enough to be unique)."""
-    secrets = set()
+def secret_lines(nb, *public, hidden_only: bool = False) -> set[str]:
+    """Distinctive lines of the solutions and of the hidden tests that the learner never sees.
+
+    A line inside a solution or hidden-test block is secret unless the student version shows
+    the same line elsewhere (a visible test may well call ``assert_close(ours, theirs)`` too),
+    or one of the ``public`` notebooks does (the lesson may build the same tensor).
+    ``hidden_only``: the hidden tests' lines only (for what shows a learner's own solutions).
+    """
+    blocks = (("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),)
+    if not hidden_only:
+        blocks += (("### BEGIN SOLUTION", "### END SOLUTION"),)
+    inside_lines, visible = set(), set()
     for cell in nb.cells:
-        for begin, end in (
-            ("### BEGIN SOLUTION", "### END SOLUTION"),
-            ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-        ):
-            inside = False
-            for line in cell.source.splitlines():
-                stripped = line.strip()
-                if stripped.startswith(begin):
-                    inside = True
-                elif stripped.startswith(end):
-                    inside = False
-                elif inside and len(stripped) >= 25 and not stripped.startswith("#"):
-                    secrets.add(stripped)
-    return secrets
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if any(stripped.startswith(begin) for begin, _ in blocks):
+                inside = True
+            elif any(stripped.startswith(end) for _, end in blocks):
+                inside = False
+            elif inside:
+                if len(stripped) >= 25 and not stripped.startswith("#"):
+                    inside_lines.add(stripped)
+            else:
+                visible.add(stripped)
+    for other in public:
+        visible |= {line.strip() for cell in other.cells for line in cell.source.splitlines()}
+    shown = "\n".join(visible)
+    return {line for line in inside_lines if line not in shown}
 
 
 def nbgrader(course: Path, *args: str) -> None:

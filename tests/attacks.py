@@ -1,0 +1,353 @@
+"""Hostile and broken submissions of chapter 01, each with what the grader must make of it.
+
+Every attack starts from the released (student) notebook with a *wrong* softmax (it returns its
+input), plus the attack. Honestly, that submission scores :data:`WRONG_SOFTMAX_SCORE`: the other
+exercises are solved, softmax's tests fail. An attack succeeds if it scores more. Bad inputs
+(broken files) must score 0 with status ``failed`` and a message that says why.
+
+Attack code may name ``@COURSE@`` (the grading course's root) and ``@REPO@`` (this repository):
+the test fills them in, as an attacker who knows the layout would.
+
+Each attack is safe for the machine even without a sandbox: loops are bounded in time, memory
+bombs ask for at most a few GiB, fork bombs for at most a few hundred processes, and every
+process dies with its process group.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nbformat
+
+WRONG_SOFTMAX = "def softmax(x, dim=-1):\n    return x\n"
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    build: Callable[[nbformat.NotebookNode, nbformat.NotebookNode], bytes]
+    status: str  # the status the CSV must show
+    score: str  # "honest" (<= the wrong-softmax score), "zero", or "full"
+    message: str = ""  # a phrase the CSV message must contain (status failed/timeout)
+
+
+def solved(source, release):
+    """The release with every solution filled in from the source (the reference answers)."""
+    nb = copy.deepcopy(release)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            lines = answers[gid].splitlines()
+            cell.source = "\n".join(
+                line
+                for line in lines
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
+    return nb
+
+
+def wrong_softmax(source, release):
+    nb = solved(source, release)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "softmax":
+            cell.source = WRONG_SOFTMAX
+    return nb
+
+
+def _dump(nb) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+def with_cell(code: str, where: str = "start") -> Callable:
+    """The wrong-softmax submission with one extra learner cell holding ``code``."""
+
+    def build(source, release) -> bytes:
+        nb = wrong_softmax(source, release)
+        cell = nbformat.v4.new_code_cell(code)
+        if where == "start":
+            nb.cells.insert(1, cell)  # after the set-up cell
+        else:
+            nb.cells.append(cell)
+        return _dump(nb)
+
+    return build
+
+
+def edit_notebook(edit: Callable) -> Callable:
+    def build(source, release) -> bytes:
+        nb = wrong_softmax(source, release)
+        edit(nb)
+        return _dump(nb)
+
+    return build
+
+
+def _raw(data: bytes) -> Callable:
+    return lambda source, release: data
+
+
+def _grade_cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _inflate_points(nb):
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            meta["points"] = 1000
+
+
+def _blank_softmax_tests(nb):
+    for cell in _grade_cells(nb):
+        if "softmax" in cell.metadata.nbgrader["grade_id"]:
+            cell.source = "pass"
+
+
+def _delete_softmax_tests(nb):
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not (
+            c.metadata.get("nbgrader", {}).get("grade")
+            and "softmax" in c.metadata.nbgrader["grade_id"]
+        )
+    ]
+
+
+def _rename_grade_cells(nb):
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            meta["grade_id"] = meta["grade_id"] + "_renamed"
+
+
+def _duplicate_solution(nb):
+    # A second softmax cell with the right answer: the first one (wrong) is the one graded.
+    right = "import torch\ndef softmax(x, dim=-1):\n    return torch.softmax(x, dim=dim)\n"
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax")
+    dup = copy.deepcopy(first)
+    dup.source = right
+    dup["id"] = "dup-softmax"
+    nb.cells.append(dup)
+
+
+def _hundred_mb_output(nb):
+    cell = nbformat.v4.new_code_cell("print('x')")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * (100 * 1024 * 1024))]
+    nb.cells.insert(1, cell)
+
+
+def _nbformat3(source, release) -> bytes:
+    nb = wrong_softmax(source, release)
+    v3 = nbformat.convert(nb, 3)
+    return json.dumps(v3).encode()
+
+
+def _other_assignment(source, release) -> bytes:
+    """Chapter 02's solved notebook handed in as chapter 01's."""
+    from tests.conftest import SOURCE
+
+    return (SOURCE / "02_optimization" / "exercises.ipynb").read_bytes()
+
+
+ATTACKS: list[Attack] = [
+    # --- bad input -------------------------------------------------------------------------
+    Attack("invalid_json", _raw(b'{"cells": [ this is not json'), "failed", "zero", "invalid JSON"),
+    Attack("another_assignment", _other_assignment, "failed", "zero", "another assignment"),
+    Attack("empty_file", _raw(b""), "failed", "zero", "empty"),
+    Attack("binary_garbage", _raw(bytes(range(256)) * 64), "failed", "zero", "not"),
+    Attack("nbformat_3", _nbformat3, "failed", "zero", "nbformat"),
+    Attack("not_a_notebook", _raw(b'{"hello": "world"}'), "failed", "zero", "notebook"),
+    Attack("edited_test_cells", edit_notebook(_blank_softmax_tests), "graded", "honest"),
+    Attack("deleted_test_cells", edit_notebook(_delete_softmax_tests), "graded", "honest"),
+    Attack("renamed_grade_cells", edit_notebook(_rename_grade_cells), "graded", "honest"),
+    Attack("changed_points", edit_notebook(_inflate_points), "graded", "honest"),
+    Attack("duplicated_solution_cell", edit_notebook(_duplicate_solution), "graded", "honest"),
+    Attack(
+        "extra_cells", with_cell("helper = 42\nprint('an extra cell')", "end"), "graded", "honest"
+    ),
+    Attack("hundred_mb_output", edit_notebook(_hundred_mb_output), "graded", "honest"),
+    # --- crashes and runaway code -----------------------------------------------------------
+    Attack("sys_exit", with_cell("import sys\nsys.exit(0)"), "graded", "honest"),
+    Attack("os_exit", with_cell("import os\nos._exit(0)"), "failed", "zero", "ended"),
+    Attack(
+        "kernel_dies",
+        with_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+        "failed",
+        "zero",
+        "ended",
+    ),
+    Attack(
+        "infinite_loop",
+        with_cell("import time\nt = time.time()\nwhile time.time() - t < 600:\n    pass"),
+        "timeout",
+        "zero",
+        "time limit",
+    ),
+    Attack(
+        "loop_ignoring_sigint",
+        with_cell(
+            "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nt = time.time()\nwhile time.time() - t < 600:\n    pass"
+        ),
+        "timeout",
+        "zero",
+        "time limit",
+    ),
+    Attack(
+        "memory_bomb",
+        with_cell("blocks = []\nfor _ in range(6):\n    blocks.append(bytearray(1 << 30))"),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "fork_bomb",
+        with_cell(
+            "import os, time\nkids = 0\nfor _ in range(600):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(20)\n            os._exit(0)\n        kids += 1\n    except OSError:\n        break"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "signal_handlers",
+        with_cell(
+            "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):\n    signal.signal(s, signal.SIG_IGN)"
+        ),
+        "graded",
+        "honest",
+    ),
+    # --- tampering with the checks ----------------------------------------------------------
+    Attack(
+        "patch_torch_testing",
+        with_cell("import torch\ntorch.testing.assert_close = lambda *a, **k: None"),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "patch_numpy_testing",
+        with_cell("import numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None"),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "patch_torch_allclose",
+        with_cell(
+            "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "patch_autograder_checks",
+        with_cell(
+            "import autograder, autograder.checks\nfor name in ('assert_close', 'check_shape', 'check_finite', 'check_dtype'):\n"
+            "    setattr(autograder, name, lambda *a, **k: None)\n    setattr(autograder.checks, name, lambda *a, **k: None)\n"
+            "    globals()[name] = lambda *a, **k: None"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "patch_builtins",
+        with_cell(
+            "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\nbuiltins.isinstance = lambda *a: True"
+        ),
+        "failed",  # the notebook's own process cannot run any more: no grade, not a pass
+        "zero",
+        "process",
+    ),
+    Attack(
+        "input_transformer",
+        with_cell("get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "ast_transformer",
+        with_cell(
+            "import ast\nclass Strip(ast.NodeTransformer):\n    def visit_Assert(self, node):\n        return None\n"
+            "    def visit_Call(self, node):\n        return ast.Constant(None)\nget_ipython().ast_transformers.append(Strip())"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "patch_run_code",
+        with_cell(
+            "ip = get_ipython()\n_orig = ip.run_cell\ndef run_cell(*a, **k):\n    r = _orig(*a, **k)\n"
+            "    r.error_in_exec = None\n    return r\nip.run_cell = run_cell\nip.showtraceback = lambda *a, **k: None\n"
+            "ip._showtraceback = lambda *a, **k: None"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "forge_observations",
+        with_cell(
+            "import torch\n_obs = globals().get('__autograder_observe__')\n"
+            "def fake(site, value):\n    return _obs(site, torch.zeros(1)) if _obs else None\n"
+            "globals()['__autograder_observe__'] = fake"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "settrace",
+        with_cell("import sys\nsys.settrace(lambda *a: None)\nsys.setprofile(lambda *a: None)"),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "read_source_notebook",
+        with_cell(
+            "import glob\nfound = []\nfor pattern in ('@REPO@/course/source/**/*.ipynb', '@COURSE@/source/**/*.ipynb',\n"
+            "                '@COURSE@/gradebook.db', '../../../source/**/*.ipynb', '../**/*.ipynb'):\n"
+            "    found += glob.glob(pattern, recursive=True)\nprint(found)"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "write_fake_results",
+        with_cell(
+            "import json\nfor path in ('autograder.json', '../autograder.json', '@COURSE@/autograded/autograder.json'):\n"
+            "    try:\n        open(path, 'w').write(json.dumps({'score': 1000}))\n    except OSError:\n        pass"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "overwrite_gradebook",
+        with_cell(
+            "for path in ('@COURSE@/gradebook.db', '@REPO@/course/gradebook.db'):\n    try:\n"
+            "        open(path, 'wb').write(b'garbage')\n    except OSError:\n        pass"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "network",
+        with_cell(
+            "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=3)\n    print('NETWORK REACHABLE')\nexcept OSError as e:\n    print('no network:', e)"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "stderr_and_warnings",
+        with_cell(
+            "import sys, warnings\nprint('noise', file=sys.stderr)\nwarnings.warn('a warning')"
+        ),
+        "graded",
+        "honest",
+    ),
+]

@@ -1,0 +1,258 @@
+"""Can a submission rig or crash grading? (chapter 01, every attack in one batch)
+
+One batch holds honest students (correct, a wrong softmax, untouched) and every attack of
+:mod:`tests.attacks`. Each attack must earn at most what its wrong answer earns honestly, get
+the status and message it deserves, and leave every other student graded correctly. Then the
+gradebook's integrity: a re-grade changes nothing, a run killed with SIGKILL leaves a usable
+gradebook that the next run completes, and a failed re-grade keeps the previous grade. Last, no
+generated artefact (release, CSV, feedback) holds solution code or hidden-test source.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import Course, release
+from autograder.feedback import generate_feedback
+from autograder.grading import grade
+from tests.attacks import ATTACKS, _dump, solved, wrong_softmax
+from tests.conftest import COURSE, ROOT, SOURCE
+from tests.test_release_and_autograde import secret_lines
+
+CHAPTER = "01_autograd"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (SOURCE / CHAPTER).exists(), reason="no chapter 01"),
+]
+CELL_TIMEOUT = 30
+
+
+def make_course(root: Path) -> Course:
+    root.mkdir(parents=True)
+    shutil.copy(COURSE / "nbgrader_config.py", root)
+    shutil.copytree(SOURCE / CHAPTER, root / "source" / CHAPTER)
+    course = Course(root)
+    release(course, CHAPTER)
+    return course
+
+
+def submit(folder: Path, student: str, data: bytes) -> None:
+    dest = folder / student / CHAPTER
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "exercises.ipynb").write_bytes(data)
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as fh:
+        return {row["student"]: row for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    course = make_course(root / "course")
+    source = nbformat.read(SOURCE / CHAPTER / "exercises.ipynb", as_version=4)
+    released = nbformat.read(course.root / "release" / CHAPTER / "exercises.ipynb", as_version=4)
+    subs = root / "submitted"
+    submit(subs, "honest_correct", _dump(solved(source, released)))
+    submit(subs, "honest_wrong_softmax", _dump(wrong_softmax(source, released)))
+    submit(subs, "honest_untouched", _dump(released))
+    for attack in ATTACKS:
+        data = attack.build(source, released)
+        data = data.replace(b"@COURSE@", str(course.root).encode()).replace(
+            b"@REPO@", str(ROOT).encode()
+        )
+        submit(subs, f"attack_{attack.name}", data)
+    run = grade(
+        course,
+        CHAPTER,
+        submissions=subs,
+        out=root / "grades.csv",
+        jobs=2,
+        timeout=CELL_TIMEOUT,
+        progress=False,
+    )
+    return {
+        "course": course,
+        "run": run,
+        "rows": read_csv(root / "grades.csv"),
+        "root": root,
+        "subs": subs,
+    }
+
+
+def test_honest_students_get_their_honest_scores(batch):
+    rows = batch["rows"]
+    full = float(rows["honest_correct"]["max_score"])
+    assert (rows["honest_correct"]["status"], float(rows["honest_correct"]["score"])) == (
+        "graded",
+        full,
+    )
+    assert float(rows["honest_untouched"]["score"]) == 0
+    wrong = float(rows["honest_wrong_softmax"]["score"])
+    assert 0 < wrong < full, "a wrong softmax must cost exactly softmax's tests"
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
+def test_attack_earns_nothing_it_did_not_earn_honestly(batch, attack):
+    rows = batch["rows"]
+    row = rows[f"attack_{attack.name}"]
+    honest = float(rows["honest_wrong_softmax"]["score"])
+    assert row["status"] == attack.status, row
+    score = float(row["score"]) if row["score"] else 0.0
+    if attack.score == "zero":
+        assert score == 0, row
+    else:
+        assert score <= honest, (
+            f"{attack.name} scored {score}, the honest wrong answer {honest}: {row}"
+        )
+    if attack.message:
+        assert attack.message.lower() in row["message"].lower(), row
+
+
+def test_no_attack_reached_the_network_or_the_sources(batch):
+    graded = batch["course"].root / "autograded"
+
+    def outputs(student: str) -> str:
+        nb = nbformat.read(graded / student / CHAPTER / "exercises.ipynb", as_version=4)
+        return "\n".join(
+            str(o.get("text", ""))
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+        )
+
+    text = outputs("attack_network")
+    assert "NETWORK REACHABLE" not in text and "no network" in text
+    assert "[]" in outputs("attack_read_source_notebook"), (
+        "the submission saw files outside its folder"
+    )
+    assert (batch["course"].root / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def gradebook_scores(course: Course) -> dict[str, float]:
+    with sqlite3.connect(course.root / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = db.execute(
+            "SELECT student.id, SUM(COALESCE(grade.manual_score, grade.auto_score, 0)) "
+            "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_regrading_is_idempotent(batch, tmp_path):
+    course = batch["course"]
+    honest = batch["root"] / "honest"
+    for student in ("honest_correct", "honest_wrong_softmax"):
+        shutil.copytree(batch["subs"] / student, honest / student)
+    before = gradebook_scores(course)
+    grade(
+        course,
+        CHAPTER,
+        submissions=honest,
+        out=tmp_path / "again.csv",
+        jobs=2,
+        timeout=CELL_TIMEOUT,
+        progress=False,
+    )
+    after = gradebook_scores(course)
+    assert before == after
+
+
+def test_a_failed_regrade_keeps_the_previous_grade(batch, tmp_path):
+    course = batch["course"]
+    before = gradebook_scores(course)["honest_correct"]
+    broken = tmp_path / "broken"
+    submit(broken, "honest_correct", b"{ not json")
+    grade(
+        course,
+        CHAPTER,
+        submissions=broken,
+        out=tmp_path / "broken.csv",
+        jobs=1,
+        timeout=CELL_TIMEOUT,
+        progress=False,
+    )
+    row = read_csv(tmp_path / "broken.csv")["honest_correct"]
+    assert row["status"] == "failed" and "JSON" in row["message"]
+    assert gradebook_scores(course)["honest_correct"] == before
+
+
+def test_a_run_killed_mid_batch_leaves_a_consistent_gradebook_and_the_next_run_finishes(tmp_path):
+    course = make_course(tmp_path / "course")
+    source = nbformat.read(SOURCE / CHAPTER / "exercises.ipynb", as_version=4)
+    released = nbformat.read(course.root / "release" / CHAPTER / "exercises.ipynb", as_version=4)
+    subs = tmp_path / "submitted"
+    for i in range(6):
+        submit(subs, f"s{i}", _dump(solved(source, released)))
+    cmd = [str(Path(sys.executable).with_name("autograder")), "--course", str(course.root), "grade", CHAPTER,
+           "--submissions", str(subs), "--jobs", "2", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 240
+    db = course.root / "gradebook.db"
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        if db.exists() and len(gradebook_scores(course)) >= 1:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = gradebook_scores(course)
+    assert len(partial) < 6, "the run finished before it could be killed: make the batch larger"
+    run = grade(
+        course,
+        CHAPTER,
+        submissions=subs,
+        out=tmp_path / "g.csv",
+        jobs=2,
+        timeout=CELL_TIMEOUT,
+        progress=False,
+    )
+    assert all(r.status == "graded" for r in run.results)
+    scores = gradebook_scores(course)
+    assert len(scores) == 6 and len(set(scores.values())) == 1
+
+
+def test_nothing_secret_leaves(batch):
+    """Release and CSV: no solution, no hidden test. Feedback: no hidden test (it shows each
+    learner's own code, which for the honest students here is the reference solution)."""
+    course = batch["course"]
+    generate_feedback(course, CHAPTER)
+    source = nbformat.read(SOURCE / CHAPTER / "exercises.ipynb", as_version=4)
+    lesson = nbformat.read(SOURCE / CHAPTER / "lesson.ipynb", as_version=4)
+    everything = secret_lines(source, lesson)
+    hidden = secret_lines(source, lesson, hidden_only=True)
+    artefacts = [
+        *(
+            (p, everything, ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"))
+            for p in (course.root / "release").rglob("*")
+        ),
+        (batch["root"] / "grades.csv", everything, ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS")),
+        *((p, hidden, ("BEGIN HIDDEN TESTS",)) for p in (course.root / "feedback").rglob("*")),
+    ]
+    checked = 0
+    for path, secrets, markers in artefacts:
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace").replace("&quot;", '"').replace("&#39;", "'")
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        for marker in markers:
+            assert marker not in text, f"{path} contains {marker}"
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{path} contains solution or hidden-test code: {leaked[:2]}"
+        checked += 1
+    assert checked > len(ATTACKS), "feedback pages were not generated"
