@@ -13,7 +13,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint book lab release grade bench clean
+.PHONY: help setup test lint book publish lab release grade bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,8 +42,12 @@ lint: $(STAMP)  ## ruff check and format check
 book: $(STAMP)  ## build the book (executes lessons, cached) into book/_build/html
 	$(BIN)/python -m autograder.book build
 
+publish: $(STAMP)  ## write the student branch's tree (book/chapters included) into DIR=...
+	@test -n "$(DIR)" || { echo "usage: make publish DIR=path/to/student-branch-checkout" >&2; exit 2; }
+	$(BIN)/python -m autograder.book publish $(DIR)
+
 lab: $(STAMP)  ## JupyterLab 4 on the course, with nbgrader's extensions
-	cd course && $(BIN)/jupyter lab
+	cd course && $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 release: $(STAMP)  ## student version of ASSIGNMENT into course/release/ASSIGNMENT
 	$(BIN)/autograder release $(ASSIGNMENT)

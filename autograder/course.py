@@ -135,7 +135,8 @@ def release(course: Course, assignment: str) -> Path:
 
     nbgrader's ``GenerateAssignment`` converter clears solutions and hidden tests, locks cells,
     computes checksums and records the assignment in the gradebook; the chapter's lesson is
-    copied beside it unchanged (it has no solutions to hide).
+    copied beside it (it has no solutions to hide). Both get the Colab set-up cell first
+    (:mod:`autograder.colab`).
     """
     from nbgrader.converters import GenerateAssignment
 
@@ -154,4 +155,12 @@ def release(course: Course, assignment: str) -> Path:
     for name in LESSON_NOTEBOOKS:
         if (source / name).is_file():
             shutil.copyfile(source / name, target / name)
+    # Every released notebook starts with the Colab set-up cell (a no-op outside Colab).
+    from .colab import ConfigError, add_setup_cell
+
+    try:
+        for notebook in sorted(target.glob("*.ipynb")):
+            add_setup_cell(notebook)
+    except ConfigError as exc:
+        log.warning("released without the Colab set-up cell: %s", exc)
     return target

@@ -21,6 +21,7 @@ import nbformat
 import pytest
 
 from autograder.cli import main
+from autograder.colab import CELL_ID, has_setup_cell
 from autograder.course import Course, find_course
 from autograder.gradebook import open_gradebook
 from autograder.grading import grade
@@ -124,7 +125,8 @@ def graded(released: Path, tmp_path_factory) -> dict:
 
 
 def test_release_writes_the_student_version_and_the_lesson(released):
-    """Solutions and hidden tests are gone; the lesson and data files come along unchanged."""
+    """Solutions and hidden tests are gone; the lesson and data files come along (both
+    notebooks with the Colab set-up cell first)."""
     target = released / "release" / ASSIGNMENT
     text = (target / "exercises.ipynb").read_text()
     assert "raise NotImplementedError()" in text
@@ -133,7 +135,14 @@ def test_release_writes_the_student_version_and_the_lesson(released):
         assert secret not in text
     assert "# Hidden test: add works for negative numbers" in text
     source = released / "source" / ASSIGNMENT
-    assert (target / "lesson.ipynb").read_bytes() == (source / "lesson.ipynb").read_bytes()
+    lesson = nbformat.read(target / "lesson.ipynb", as_version=4)
+    assert has_setup_cell(lesson) and lesson.cells[0].id == CELL_ID, (
+        "the Colab set-up cell comes first"
+    )
+    assert [c.source for c in lesson.cells[1:]] == [
+        c.source for c in nbformat.read(source / "lesson.ipynb", as_version=4).cells
+    ]
+    assert nbformat.read(target / "exercises.ipynb", as_version=4).cells[0].id == CELL_ID
     assert (target / "data.txt").read_text() == (source / "data.txt").read_text()
     with open_gradebook(Course(released)) as gb:
         assert gb.find_assignment(ASSIGNMENT).max_score == 5

@@ -102,9 +102,10 @@ def cycle(tmp_path_factory) -> dict:
 
 def test_release_has_the_lesson_and_no_hidden_tests(cycle):
     target = cycle["course"] / "release" / CHAPTER
-    assert (target / "lesson.ipynb").read_bytes() == (
-        COURSE / "source" / CHAPTER / "lesson.ipynb"
-    ).read_bytes()
+    released = nbformat.read(target / "lesson.ipynb", as_version=4)
+    source = nbformat.read(COURSE / "source" / CHAPTER / "lesson.ipynb", as_version=4)
+    assert [c.source for c in released.cells[1:]] == [c.source for c in source.cells]
+    assert "google.colab" in released.cells[0].source  # the Colab set-up cell first
     text = (target / "exercises.ipynb").read_text()
     assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
 
