@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,33 @@ class Mutant:
 
     def replacements(self) -> dict[str, str]:
         return {self.cell: textwrap.dedent(self.code).strip() + "\n", **self.extra}
+
+
+def reference_solutions(chapter: str) -> dict[str, str]:
+    """The reference solution cells of a chapter's exercises, by ``grade_id``."""
+    import nbformat
+
+    path = Path(__file__).resolve().parents[2] / "course" / "source" / chapter / "exercises.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in nb.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def edited(references: dict[str, str], grade_id: str, *edits: tuple[str, str]) -> str:
+    """The reference solution ``grade_id`` with each ``(old, new)`` replacement applied.
+
+    Mutants written as edits of the reference follow it when it changes; an edit that no longer
+    applies fails loudly at import, naming the mutant's cell.
+    """
+    code = references[grade_id]
+    for old, new in edits:
+        if old not in code:
+            raise ValueError(f"the reference {grade_id} has no {old!r}; update this mutant")
+        code = code.replace(old, new)
+    return code
 
 
 def chapters() -> dict[str, list[Mutant]]:

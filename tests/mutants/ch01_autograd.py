@@ -7,34 +7,14 @@ edit that no longer matches the reference fails loudly at import.
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.mutants import Mutant, edited, reference_solutions
 
-import nbformat
-
-from tests.mutants import Mutant
-
-NOTEBOOK = Path(__file__).resolve().parents[2] / "course/source/01_autograd/exercises.ipynb"
-
-
-def _reference(grade_id: str) -> str:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    raise KeyError(f"no cell {grade_id!r} in {NOTEBOOK}")
-
-
-VALUE = _reference("Value")
+REFERENCES = reference_solutions("01_autograd")
 
 
 def _value_with(*edits: tuple[str, str]) -> str:
     """The reference ``Value`` with each ``(old, new)`` replacement applied (all occurrences)."""
-    code = VALUE
-    for old, new in edits:
-        if old not in code:
-            raise ValueError(f"the reference Value has no {old!r}; update this mutant")
-        code = code.replace(old, new)
-    return code
+    return edited(REFERENCES, "Value", *edits)
 
 
 MUTANTS = [

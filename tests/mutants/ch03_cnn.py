@@ -8,35 +8,13 @@ learner would (a loop with a running maximum, NumPy loops).
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.mutants import Mutant, edited, reference_solutions
 
-import nbformat
-
-from tests.mutants import Mutant
-
-NOTEBOOK = Path(__file__).resolve().parents[2] / "course/source/03_cnn/exercises.ipynb"
-
-
-def _references() -> dict[str, str]:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    return {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
-        for cell in nb.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-
-
-REFERENCES = _references()
+REFERENCES = reference_solutions("03_cnn")
 
 
 def _edit(grade_id: str, *edits: tuple[str, str]) -> str:
-    """The reference solution of ``grade_id`` with each ``(old, new)`` replacement applied."""
-    code = REFERENCES[grade_id]
-    for old, new in edits:
-        if old not in code:
-            raise ValueError(f"the reference {grade_id} has no {old!r}; update this mutant")
-        code = code.replace(old, new)
-    return code
+    return edited(REFERENCES, grade_id, *edits)
 
 
 MUTANTS = [
