@@ -81,6 +81,11 @@ def _lower(which: int, value: int) -> None:
     resource.setrlimit(which, (min(value, new_hard), new_hard))
 
 
+def tmp_size(limits: Limits) -> int:
+    """Bytes the private /tmp may hold (a tmpfs lives in memory: at most the memory limit)."""
+    return min(limits.memory, 512 * MiB)
+
+
 @lru_cache(maxsize=1)
 def bwrap_path() -> str | None:
     """The ``bwrap`` executable, if it exists and can create the namespaces we use here."""
@@ -205,7 +210,7 @@ class Sandbox:
         work = str(Path(self.workdir).resolve())
         cmd = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # A private, empty /tmp first: whatever is hidden under /tmp is gone with it.
-        cmd += ["--tmpfs", "/tmp"]
+        cmd += ["--size", str(tmp_size(self.limits)), "--tmpfs", "/tmp"]
         hidden_paths = [
             p
             for p in (Path(h).resolve() for h in self.hide)

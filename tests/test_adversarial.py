@@ -35,7 +35,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (SOURCE / CHAPTER).exists(), reason="no chapter 01"),
 ]
-CELL_TIMEOUT = 30
+CELL_TIMEOUT = 60  # per cell; the infinite-loop attacks run into it
 
 
 def make_course(root: Path) -> Course:
@@ -219,10 +219,12 @@ def test_a_run_killed_mid_batch_leaves_a_consistent_gradebook_and_the_next_run_f
         submissions=subs,
         out=tmp_path / "g.csv",
         jobs=2,
-        timeout=CELL_TIMEOUT,
+        timeout=300,  # generous: this test is about the gradebook, not about speed under load
         progress=False,
     )
-    assert all(r.status == "graded" for r in run.results)
+    assert all(r.status == "graded" for r in run.results), [
+        (r.student, r.status, r.message) for r in run.results
+    ]
     scores = gradebook_scores(course)
     assert len(scores) == 6 and len(set(scores.values())) == 1
 
