@@ -32,7 +32,7 @@ from typing import Any
 import nbformat
 
 from .sandbox import Limits, Sandbox, kill_group
-from .verdicts import judge_cell, rewrite_for_learner, rewrite_for_reference
+from .verdicts import decides_in_process, judge_cell, rewrite_for_learner, rewrite_for_reference
 
 PACKAGE = Path(__file__).resolve().parent
 MAX_REPLY = 64 << 20  # bytes one cell's answer may take
@@ -321,7 +321,10 @@ def grade_notebook(
             out_cell["outputs"] = [o for o in out_cell["outputs"] if o is not None]
             if test_id:
                 verdict = judge_cell(
-                    reference.get(test_id, []), reply.get("observations") or [], reply.get("error")
+                    reference.get(test_id, []),
+                    reply.get("observations") or [],
+                    reply.get("error"),
+                    require_no_error=decides_in_process(cell.source),
                 )
                 pts = float(_meta(cell).get("points", 0))
                 results[test_id] = CellResult(

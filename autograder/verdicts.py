@@ -41,6 +41,7 @@ __all__ = [
     "rewrite_for_reference",
     "judge_cell",
     "check_calls",
+    "decides_in_process",
 ]
 
 OBSERVE = "__autograder_observe__"
@@ -140,10 +141,22 @@ def _by_site(observations: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return grouped
 
 
+def decides_in_process(source: str) -> bool:
+    """Whether a test cell also decides in the learner's process: a bare ``assert`` or
+    ``raise``, or no check call at all. Such a cell must also run without an error there, which
+    honest work does but a submission that tampers with its own process can fake; the course's
+    rule (CONTRIBUTING.md) is that test cells say everything through checks."""
+    tree = ast.parse(source)
+    bare = any(isinstance(node, ast.Assert | ast.Raise) for node in ast.walk(tree))
+    return bare or not check_calls(source)
+
+
 def judge_cell(
     reference: list[dict[str, Any]],
     learner: list[dict[str, Any]],
     error: dict[str, str] | None = None,
+    *,
+    require_no_error: bool = False,
 ) -> CellVerdict:
     """Decide one test cell from the reference run's and the learner's observations.
 
@@ -152,7 +165,13 @@ def judge_cell(
         learner: observations of the learner's run (each check's encoded first argument).
         error: the exception that ended the learner's cell, if any (for the message only).
     """
+    if require_no_error and error:
+        return CellVerdict(
+            False, f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
+        )
     if not reference:
+        if require_no_error:
+            return CellVerdict(True)
         return CellVerdict(False, "this test has no checks the grader can judge (a course bug)")
     seen: dict[str, int] = defaultdict(int)
     learner_sites = _by_site(learner)

@@ -127,3 +127,28 @@ def test_release_has_no_solutions_and_no_hidden_tests(graded, chapter):
     source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
     leaked = [line for line in secret_lines(source) if line in text]
     assert not leaked, f"the student version of {chapter} contains: {leaked[:3]}"
+
+
+@pytest.fixture(scope="module")
+def ours(graded, tmp_path_factory):
+    """The same two students per chapter, graded by ``autograder grade`` in a copy."""
+    from autograder.course import Course
+    from autograder.grading import grade
+
+    course = tmp_path_factory.mktemp("ours") / "course"
+    shutil.copytree(graded, course, ignore=shutil.ignore_patterns("autograded", "gradebook.db"))
+    results = {}
+    for chapter in exercise_chapters():
+        nbgrader(course, "generate_assignment", chapter, "--force")
+        run = grade(Course(course), chapter, jobs=2, progress=False)
+        results[chapter] = {r.student: r for r in run.results}
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", exercise_chapters())
+def test_our_grader_agrees_reference_full_marks_untouched_zero(ours, chapter):
+    """The sandboxed grader with verdicts outside the learner's process grades like nbgrader."""
+    ref, untouched = ours[chapter]["reference"], ours[chapter]["untouched"]
+    assert (ref.status, ref.score) == ("graded", ref.max_score), ref.message
+    assert (untouched.status, untouched.score) == ("graded", 0), untouched.message
