@@ -26,9 +26,11 @@ the gradebook.
 from __future__ import annotations
 
 import ast
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from . import checks
@@ -45,6 +47,12 @@ __all__ = [
 ]
 
 OBSERVE = "__autograder_observe__"
+
+# CPython 3.11 can fail AST conversions made by several threads at once ("SystemError: AST
+# constructor recursion depth mismatch"); the grader judges submissions in threads, so every
+# parse and unparse here takes this lock, and results are cached (the same test cells come back
+# for every submission).
+AST_LOCK = threading.Lock()
 
 #: The checks a test cell may call, by name, and the function the grader runs for each.
 CHECKS: dict[str, Callable[..., None]] = {
@@ -66,11 +74,18 @@ def _check_name(call: ast.Call) -> str | None:
 
 def check_calls(source: str) -> list[str]:
     """The check calls in a cell's source, as ``name@line:col`` sites, in source order."""
-    return [
+    return list(_check_calls(source))
+
+
+@lru_cache(maxsize=4096)
+def _check_calls(source: str) -> tuple[str, ...]:
+    with AST_LOCK:
+        tree = ast.parse(source)
+    return tuple(
         f"{_check_name(node)}@{node.lineno}:{node.col_offset}"
-        for node in ast.walk(ast.parse(source))
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and _check_name(node)
-    ]
+    )
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -104,7 +119,13 @@ class _Rewriter(ast.NodeTransformer):
         return ast.copy_location(new, node)
 
 
+@lru_cache(maxsize=4096)
 def _rewrite(source: str, reference: bool) -> str:
+    with AST_LOCK:
+        return _rewrite_unlocked(source, reference)
+
+
+def _rewrite_unlocked(source: str, reference: bool) -> str:
     tree = ast.parse(source)
     if any(
         isinstance(n, ast.Call)
@@ -146,7 +167,13 @@ def decides_in_process(source: str) -> bool:
     ``raise``, or no check call at all. Such a cell must also run without an error there, which
     honest work does but a submission that tampers with its own process can fake; the course's
     rule (CONTRIBUTING.md) is that test cells say everything through checks."""
-    tree = ast.parse(source)
+    return _decides_in_process(source)
+
+
+@lru_cache(maxsize=4096)
+def _decides_in_process(source: str) -> bool:
+    with AST_LOCK:
+        tree = ast.parse(source)
     bare = any(isinstance(node, ast.Assert | ast.Raise) for node in ast.walk(tree))
     return bare or not check_calls(source)
 
