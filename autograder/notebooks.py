@@ -182,6 +182,35 @@ def grade_cells(nb: NotebookNode) -> list[GradedCell]:
     return results
 
 
+def solution_cells(nb: NotebookNode) -> dict[str, str]:
+    """``{grade_id: source}`` of a notebook's solution cells (the reference answers of a source)."""
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("solution")
+    }
+
+
+def fill_answers(
+    nb: NotebookNode, answers: dict[str, str], *, strip_markers: bool = False
+) -> NotebookNode:
+    """``nb`` (changed in place) with the solution cells named in ``answers`` replaced.
+
+    ``strip_markers`` drops the ``### BEGIN/END SOLUTION`` lines, as a learner's notebook
+    would not have them.
+    """
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in answers:
+            source = answers[gid]
+            if strip_markers:
+                source = "\n".join(
+                    line
+                    for line in source.splitlines()
+                    if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+                )
+            cell.source = source
+    return nb
+
+
 def grade_ids(nb: NotebookNode) -> list[str]:
     """The ``grade_id`` of every grade cell, in order."""
     return [nbgrader_meta(c)["grade_id"] for c in nb.cells if is_grade_cell(c)]

@@ -38,6 +38,7 @@ import nbformat
 from .course import Course, release
 from .gradebook import open_gradebook
 from .grading import GradingRun, grade
+from .notebooks import fill_answers, solution_cells
 
 
 @dataclass
@@ -118,16 +119,7 @@ def reference_class(course: Course, assignment: str, folder: Path, students: int
         (course.folder("release") / assignment).glob(f"{course.notebook_id}.ipynb")
     ):
         source = nbformat.read(course.source(assignment) / notebook.name, as_version=4)
-        answers = {
-            c.metadata["nbgrader"]["grade_id"]: c.source
-            for c in source.cells
-            if c.metadata.get("nbgrader", {}).get("solution")
-        }
-        submission = nbformat.read(notebook, as_version=4)
-        for cell in submission.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in answers:
-                cell.source = answers[gid]
+        submission = fill_answers(nbformat.read(notebook, as_version=4), solution_cells(source))
         for i in range(students):
             target = folder / f"student{i:03d}" / assignment
             target.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from autograder.notebooks import fill_answers, solution_cells
+
 WRONG_SOFTMAX = "def softmax(x, dim=-1):\n    return x\n"
 
 
@@ -36,22 +38,7 @@ class Attack:
 
 def solved(source, release):
     """The release with every solution filled in from the source (the reference answers)."""
-    nb = copy.deepcopy(release)
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in source.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            lines = answers[gid].splitlines()
-            cell.source = "\n".join(
-                line
-                for line in lines
-                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
-            )
-    return nb
+    return fill_answers(copy.deepcopy(release), solution_cells(source), strip_markers=True)
 
 
 def wrong_softmax(source, release):

@@ -14,25 +14,17 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import notebooks
+
 
 def solution_cells(source: Path) -> dict[str, str]:
     """``{grade_id: source}`` of the solution cells of a notebook."""
-    nb = nbformat.read(source, as_version=4)
-    return {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
+    return notebooks.solution_cells(nbformat.read(source, as_version=4))
 
 
 def filled(release: Path, answers: dict[str, str]):
     """The released notebook with the solution cells named in ``answers`` replaced."""
-    nb = nbformat.read(release, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
+    return notebooks.fill_answers(nbformat.read(release, as_version=4), answers)
 
 
 def write_submission(folder: Path, student: str, assignment: str, notebook: str, content) -> Path:

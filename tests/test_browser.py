@@ -43,6 +43,7 @@ import nbformat
 import pytest
 
 from autograder import colab
+from autograder.notebooks import fill_answers, solution_cells
 from tests.book_fixture import site_fixture  # noqa: F401  (the fixture `site`)
 from tests.conftest import CHAPTERS, COURSE, ROOT, SOURCE
 from tests.test_book import chapter_pages, is_student_version, launch_target
@@ -316,18 +317,9 @@ def released_course(tmp: Path) -> Path:
     assert run.returncode == 0 and released.exists(), run.stdout + run.stderr
     colab.add_setup_cell(released)
     source = nbformat.read(SOURCE / LAB_CHAPTER / "exercises.ipynb", as_version=4)
-    solutions = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in source.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    nb = nbformat.read(released, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in solutions:
-            cell.source = "\n".join(
-                line for line in solutions[gid].splitlines() if "### " not in line
-            )
+    nb = fill_answers(
+        nbformat.read(released, as_version=4), solution_cells(source), strip_markers=True
+    )
     nbformat.write(nb, released)
     return course
 

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.notebooks import fill_answers, solution_cells
 from tests.conftest import COURSE, SOURCE, exercise_chapters
 
 NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
@@ -76,16 +77,7 @@ def graded(tmp_path_factory):
         source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
         release_path = course / "release" / chapter / "exercises.ipynb"
         released = nbformat.read(release_path, as_version=4)
-        solutions = {
-            c.metadata["nbgrader"]["grade_id"]: c.source
-            for c in source.cells
-            if c.metadata.get("nbgrader", {}).get("solution")
-        }
-        reference = nbformat.read(release_path, as_version=4)
-        for cell in reference.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in solutions:
-                cell.source = solutions[gid]
+        reference = fill_answers(nbformat.read(release_path, as_version=4), solution_cells(source))
         for student, nb in (("reference", reference), ("untouched", released)):
             dest = course / "submitted" / student / chapter
             dest.mkdir(parents=True)
