@@ -5,7 +5,8 @@ needed)::
 
     from autograder import assert_close, check_shape, check_module
 
-- values: ``assert_close``, ``check_shape``, ``check_dtype``, ``check_finite``, ``compare``
+- values: ``assert_close``, ``check_shape``, ``check_dtype``, ``check_finite``, ``check_equal``,
+  ``check_between``, ``check_uniform``, ``check_dropout``, ``compare``
   (:mod:`autograder.checks`, tolerances in :mod:`autograder.tolerances`);
 - gradients: ``gradcheck``, ``check_backward`` (:mod:`autograder.gradients`);
 - modules: ``copy_parameters``, ``check_module`` (:mod:`autograder.modules`);
@@ -28,6 +29,10 @@ _EXPORTS = {
     "check_dtype": "checks",
     "check_finite": "checks",
     "check_shape": "checks",
+    "check_equal": "checks",
+    "check_between": "checks",
+    "check_uniform": "checks",
+    "check_dropout": "checks",
     "compare": "checks",
     "gradcheck": "gradients",
     "check_backward": "gradients",
@@ -64,6 +69,10 @@ __all__ = [
     "check_dtype",
     "check_finite",
     "check_shape",
+    "check_equal",
+    "check_between",
+    "check_uniform",
+    "check_dropout",
     "compare",
     "gradcheck",
     "check_backward",

@@ -13,6 +13,10 @@ Values may be tensors (any device, with or without ``requires_grad``), NumPy arr
 numbers or nested lists. Python numbers carry no dtype: ``assert_close`` checks dtypes only
 when both sides are tensors or arrays, and reads Python floats as float64.
 
+Besides closeness: ``check_equal`` (exact plain values: names, counts, flags), ``check_between``
+(every value within bounds), ``check_uniform`` (values that fill a range, as a uniform
+initialization does) and ``check_dropout`` (an inverted-dropout output of an input).
+
 Left out: gradients, modules, optimizers and training runs (their own modules build on these).
 """
 
@@ -33,6 +37,10 @@ __all__ = [
     "check_shape",
     "check_dtype",
     "check_finite",
+    "check_equal",
+    "check_between",
+    "check_uniform",
+    "check_dropout",
     "compare",
 ]
 
@@ -69,7 +77,8 @@ def _to_tensor(value: Any, name: str) -> torch.Tensor:
             _fail(f"{name} is a NumPy array of dtype {array.dtype}, which is not numeric.")
     if value is None:
         _fail(
-            f"{name} is None: the function returned nothing. Did you forget a `return` statement?"
+            f"{name} is None, but a tensor was expected.\n"
+            "  likely cause: the function returned nothing: did you forget a `return` statement?"
         )
     if isinstance(value, list | tuple) and any(
         isinstance(v, torch.Tensor | np.ndarray | list | tuple) for v in value
@@ -159,10 +168,28 @@ def _shape_hint(actual: Sequence[int], expected: Sequence[int]) -> str:
     return ""
 
 
-def check_shape(value: Any, shape: Sequence[int | None] | int, name: str = "result") -> None:
-    """Check that ``value`` is a tensor of ``shape``; ``None`` in ``shape`` matches any size."""
+def _hinted(message: str, hint: str | None) -> str:
+    """``message`` with ``hint`` as its likely cause (replacing one the message had)."""
+    if not hint:
+        return message
+    return message.split("\n  likely cause:")[0] + f"\n  likely cause: {hint}"
+
+
+def _tensor_or_fail(value: Any, name: str, hint: str | None) -> torch.Tensor:
     __tracebackhide__ = True
-    t = _to_tensor(value, name)
+    try:
+        return _to_tensor(value, name)
+    except CheckFailed as exc:
+        _fail(_hinted(str(exc), hint))
+
+
+def check_shape(
+    value: Any, shape: Sequence[int | None] | int, name: str = "result", *, hint: str | None = None
+) -> None:
+    """Check that ``value`` is a tensor of ``shape``; ``None`` in ``shape`` matches any size.
+    ``hint``, if given, is the likely cause the message names."""
+    __tracebackhide__ = True
+    t = _tensor_or_fail(value, name, hint)
     expected = (shape,) if isinstance(shape, int) else tuple(shape)
     ok = t.dim() == len(expected) and all(
         e is None or e == a for a, e in zip(t.shape, expected, strict=True)
@@ -171,10 +198,10 @@ def check_shape(value: Any, shape: Sequence[int | None] | int, name: str = "resu
         return
     msg = f"{name} has shape {_shape(t)}, but shape {_shape(expected)} was expected."
     if None not in expected:
-        hint = _shape_hint(t.shape, expected)  # type: ignore[arg-type]
-        if hint:
-            msg += f"\n  likely cause: {hint}"
-    _fail(msg)
+        cause = _shape_hint(t.shape, expected)  # type: ignore[arg-type]
+        if cause:
+            msg += f"\n  likely cause: {cause}"
+    _fail(_hinted(msg, hint))
 
 
 def _dtype_problem(actual: torch.dtype, expected: torch.dtype, name: str) -> str | None:
@@ -210,26 +237,34 @@ def _dtype_problem(actual: torch.dtype, expected: torch.dtype, name: str) -> str
     return msg
 
 
-def check_dtype(value: Any, dtype: torch.dtype, name: str = "result") -> None:
-    """Check that ``value`` is a tensor (or array) of ``dtype``."""
+def check_dtype(
+    value: Any, dtype: torch.dtype, name: str = "result", *, hint: str | None = None
+) -> None:
+    """Check that ``value`` is a tensor (or array) of ``dtype``; ``hint`` as in :func:`check_shape`."""
     __tracebackhide__ = True
     if isinstance(value, bool | int | float | complex):
         _fail(
-            f"{name} is a Python {type(value).__name__}, but a tensor of dtype "
-            f"{_dtype(dtype)} was expected.\n"
-            "  likely cause: .item() or float() turned the tensor into a number; "
-            "return the tensor itself."
+            _hinted(
+                f"{name} is a Python {type(value).__name__}, but a tensor of dtype "
+                f"{_dtype(dtype)} was expected.\n"
+                "  likely cause: .item() or float() turned the tensor into a number; "
+                "return the tensor itself.",
+                hint,
+            )
         )
     if isinstance(value, list | tuple):
         _fail(
-            f"{name} is a Python {type(value).__name__}, but a tensor of dtype "
-            f"{_dtype(dtype)} was expected.\n"
-            "  likely cause: build it with torch.tensor(...), or torch.stack a list of tensors."
+            _hinted(
+                f"{name} is a Python {type(value).__name__}, but a tensor of dtype "
+                f"{_dtype(dtype)} was expected.\n"
+                "  likely cause: build it with torch.tensor(...), or torch.stack a list of tensors.",
+                hint,
+            )
         )
-    t = _to_tensor(value, name)
+    t = _tensor_or_fail(value, name, hint)
     problem = _dtype_problem(t.dtype, dtype, name)
     if problem:
-        _fail(problem)
+        _fail(_hinted(problem, hint))
 
 
 def _nonfinite_message(t: torch.Tensor, name: str) -> str:
@@ -251,12 +286,12 @@ def _nonfinite_message(t: torch.Tensor, name: str) -> str:
     )
 
 
-def check_finite(value: Any, name: str = "result") -> None:
-    """Check that ``value`` holds no NaN and no infinity."""
+def check_finite(value: Any, name: str = "result", *, hint: str | None = None) -> None:
+    """Check that ``value`` holds no NaN and no infinity; ``hint`` as in :func:`check_shape`."""
     __tracebackhide__ = True
-    t = _to_tensor(value, name)
+    t = _tensor_or_fail(value, name, hint)
     if (t.is_floating_point() or t.is_complex()) and not torch.isfinite(t).all():
-        _fail(_nonfinite_message(t, name))
+        _fail(_hinted(_nonfinite_message(t, name), hint))
 
 
 def _value_hint(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> str:
@@ -346,7 +381,7 @@ def _mismatch(
     a, e = a.to(work), e.to(work)
 
     if torch.isfinite(e).all() and not torch.isfinite(a).all():
-        return _nonfinite_message(a, name)
+        return _hinted(_nonfinite_message(a, name), hint)
 
     close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
     if bool(close.all()):
@@ -407,11 +442,217 @@ def assert_close(
             largest difference is, and a likely cause.
     """
     __tracebackhide__ = True
-    message = _mismatch(
-        actual, expected, name=name, rtol=rtol, atol=atol, check_dtype=check_dtype, hint=hint
-    )
+    try:
+        message = _mismatch(
+            actual, expected, name=name, rtol=rtol, atol=atol, check_dtype=check_dtype, hint=hint
+        )
+    except CheckFailed as exc:  # not a value to compare (None, an object): the hint still applies
+        message = _hinted(str(exc), hint)
     if message:
         _fail(message)
+
+
+def _describe(value: Any) -> str:
+    """A short description of a value for a message: plain values as written, others by type."""
+    if isinstance(value, torch.Tensor | np.ndarray):
+        kind = "tensor" if isinstance(value, torch.Tensor) else "NumPy array"
+        return f"a {kind} of shape {_shape(tuple(value.shape))}"
+    if value is None or isinstance(value, bool | int | float | str | list | tuple | dict):
+        text = repr(value)
+        return text if len(text) <= 200 else text[:197] + "..."
+    return f"a {type(value).__name__}"
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively, so that (1, 2) and [1, 2] compare equal."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def check_equal(
+    actual: Any, expected: Any, *, name: str = "result", hint: str | None = None
+) -> None:
+    """Check that ``actual`` is exactly ``expected``: for plain values such as a list of
+    parameter names, a count, a flag or ``None`` (tuples and lists compare alike). Use
+    :func:`assert_close` for numbers that are computed.
+
+    Tensors and arrays compare equal when they have the same shape and values.
+    """
+    __tracebackhide__ = True
+    if _has_dtype(actual) or _has_dtype(expected):
+        same = (
+            _has_dtype(actual)
+            and _has_dtype(expected)
+            and tuple(actual.shape) == tuple(expected.shape)
+            and bool(torch.equal(_to_tensor(actual, name), _to_tensor(expected, name)))
+        )
+    else:
+        if isinstance(actual, bool) or isinstance(expected, bool):
+            same = actual is expected  # True is not 1 here: a flag was asked for
+        else:
+            try:
+                same = bool(_plain(actual) == _plain(expected))
+            except Exception:  # noqa: BLE001 - a value whose == misbehaves is not equal
+                same = False
+    if same:
+        return
+    msg = f"{name} is {_describe(actual)}, but {_describe(expected)} was expected."
+    if hint:
+        msg += f"\n  likely cause: {hint}"
+    _fail(msg)
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    lo = "-inf" if low is None else _fmt(low)
+    hi = "inf" if high is None else _fmt(high)
+    return f"[{lo}, {hi}]"
+
+
+def _outside(
+    value: Any, low: float | None, high: float | None, name: str, hint: str | None
+) -> tuple[torch.Tensor, str | None]:
+    """The value as a float64 tensor, and the message if some of it lies outside the bounds."""
+    t = _to_tensor(value, name)
+    if t.is_complex():
+        return t, f"{name} is complex, but real values in {_bounds(low, high)} were expected."
+    t = t.to(torch.float64)
+    if t.numel() == 0:
+        return t, f"{name} is empty, but values in {_bounds(low, high)} were expected."
+    if torch.isnan(t).any():
+        return t, _nonfinite_message(t, name)
+    bad = torch.zeros_like(t, dtype=torch.bool)
+    if low is not None:
+        bad |= t < low
+    if high is not None:
+        bad |= t > high
+    if not bool(bad.any()):
+        return t, None
+    if t.dim() == 0:
+        msg = f"{name} is {_fmt(float(t))}, outside {_bounds(low, high)}."
+    else:
+        msg = (
+            f"{int(bad.sum())} of {t.numel()} values of {name} lie outside {_bounds(low, high)}: "
+            f"they range from {_fmt(float(t.min()))} to {_fmt(float(t.max()))}."
+        )
+    if hint:
+        msg += f"\n  likely cause: {hint}"
+    return t, msg
+
+
+def check_between(
+    actual: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    name: str = "result",
+    hint: str | None = None,
+) -> None:
+    """Check that ``actual`` (a number or every value of a tensor) lies in ``[low, high]``;
+    ``None`` leaves a side open. For budgets and thresholds: a time, an accuracy, a loss."""
+    __tracebackhide__ = True
+    _, message = _outside(actual, low, high, name, hint)
+    if message:
+        _fail(message)
+
+
+def check_uniform(
+    actual: Any,
+    low: float,
+    high: float,
+    *,
+    fill: float = 0.75,
+    name: str = "result",
+    hint: str | None = None,
+) -> None:
+    """Check that the values of ``actual`` lie in ``[low, high]`` and spread over at least a
+    ``fill`` fraction of it, as a tensor drawn uniformly from ``[low, high]`` does (an
+    initialization such as PyTorch's ``uniform_(-k, k)``); a few hundred values are enough."""
+    __tracebackhide__ = True
+    t, message = _outside(actual, low, high, name, hint)
+    if message:
+        _fail(message)
+    spread = float(t.max() - t.min())
+    if spread >= fill * (high - low):
+        return
+    msg = (
+        f"the values of {name} range from {_fmt(float(t.min()))} to {_fmt(float(t.max()))}, "
+        f"which fills {100 * spread / (high - low):.0f}% of {_bounds(low, high)}; values drawn "
+        f"uniformly from it fill at least {100 * fill:.0f}%."
+    )
+    cause = hint or (
+        "every value is the same (zeros for a bias?)"
+        if spread == 0
+        else "a smaller range, or another distribution than uniform"
+    )
+    _fail(msg + f"\n  likely cause: {cause}")
+
+
+def check_dropout(
+    actual: Any,
+    x: Any,
+    p: float,
+    *,
+    tolerance: float | None = None,
+    name: str = "dropout(x)",
+    hint: str | None = None,
+) -> None:
+    """Check that ``actual`` is an inverted-dropout output of ``x`` with drop probability ``p``:
+    the same shape and dtype, every entry either 0 (dropped) or ``x / (1 - p)`` (kept), and a
+    fraction of about ``p`` dropped (within ``tolerance``, by default five standard deviations
+    of a binomial count). ``x`` should have no zeros, so that a kept entry is never 0.
+    """
+    __tracebackhide__ = True
+    if not 0 <= p < 1:
+        raise ValueError(f"p must be in [0, 1), got {p}")
+    a = _to_tensor(actual, name)
+    e = _to_tensor(x, "x")
+    if a.shape != e.shape:
+        msg = f"{name} has shape {_shape(a)}, but x has shape {_shape(e)}: dropout keeps the shape."
+        cause = _shape_hint(a.shape, e.shape)
+        _fail(msg + (f"\n  likely cause: {cause}" if cause else ""))
+    if _has_dtype(actual) and _has_dtype(x):
+        problem = _dtype_problem(a.dtype, e.dtype, name)
+        if problem:
+            _fail(problem)
+    if (a.is_floating_point() or a.is_complex()) and not torch.isfinite(a).all():
+        _fail(_nonfinite_message(a, name))
+    kept = a != 0
+    n = a.numel()
+    dropped = 1 - float(kept.sum()) / max(n, 1)
+    tol = tolerance if tolerance is not None else 5 * math.sqrt(p * (1 - p) / max(n, 1)) + 1e-9
+    if abs(dropped - p) > tol:
+        msg = (
+            f"{name} drops {100 * dropped:.1f}% of the entries, but p = {_fmt(p)} should drop "
+            f"about {100 * p:.1f}% (within {100 * tol:.1f} points)."
+        )
+        if dropped == 0:
+            cause = "nothing is dropped: is the mask applied, and only when training?"
+        elif dropped == 1:
+            cause = "everything is dropped: is the mask inverted, or multiplied by p?"
+        elif abs(dropped - (1 - p)) <= tol:
+            cause = (
+                "the mask keeps an entry with probability p instead of 1 - p: an entry is "
+                "dropped when rand < p, kept otherwise."
+            )
+        else:
+            cause = "the mask is not drawn with probability p for each entry independently."
+        _fail(msg + f"\n  likely cause: {hint or cause}")
+    if bool(kept.any()):
+        scale = 1.0 / (1.0 - p)
+        message = _mismatch(
+            a[kept],
+            e.to(a.dtype)[kept] * scale,
+            name=f"the kept entries of {name}",
+            check_dtype=False,
+            hint=hint
+            or f"a kept entry is x / (1 - p) = {_fmt(scale)} * x (inverted dropout), not x * p "
+            "or x / p.",
+        )
+        if message:
+            _fail(message)
 
 
 def compare(

@@ -141,14 +141,20 @@ def _predict(model: Any, x: torch.Tensor, batch_size: int | None) -> torch.Tenso
         if isinstance(model, nn.Module):
             model.train(was_training)
     out = torch.cat(outs) if outs else torch.zeros(0, dtype=torch.long)
+    return _labels(out, len(x))
+
+
+def _labels(out: torch.Tensor, n: int) -> torch.Tensor:
+    """Predicted labels from outputs for ``n`` examples: scores (N, C), one score each, or labels."""
+    __tracebackhide__ = True
     if not out.is_floating_point():
         return out.reshape(-1) if out.dim() == 2 and out.shape[1] == 1 else out
     if out.dim() == 2 and out.shape[1] > 1:
         return out.argmax(dim=1)
     scores = out.reshape(-1)
-    if scores.numel() != len(x):
+    if scores.numel() != n:
         _fail(
-            f"the model gives outputs of shape {tuple(out.shape)} for {len(x)} examples: one "
+            f"the model gives outputs of shape {tuple(out.shape)} for {n} examples: one "
             "score per class (N, C), one score per example (N,), or one label per example "
             "was expected."
         )
@@ -158,25 +164,29 @@ def _predict(model: Any, x: torch.Tensor, batch_size: int | None) -> torch.Tenso
 
 
 def check_accuracy(
-    model: nn.Module | Callable[[torch.Tensor], Any],
+    model: nn.Module | Callable[[torch.Tensor], Any] | torch.Tensor,
     x: Any,
     y: Any,
     threshold: float,
     *,
     batch_size: int | None = None,
     name: str = "held-out accuracy",
+    hint: str | None = None,
 ) -> float:
     """Check that ``model`` classifies at least a ``threshold`` fraction of ``(x, y)`` right.
 
     Args:
         model: an ``nn.Module`` (run in eval mode without gradients, on its own device, then
-            put back in its mode) or a function ``x -> outputs``. Outputs may be class scores
+            put back in its mode), a function ``x -> outputs``, or the outputs themselves
+            (then ``x`` is not used: pass ``None``). Outputs may be class scores
             (N, C) (argmax), one score per example for two classes (probabilities if all lie
             in [0, 1], threshold 0.5; else logits, threshold 0), or integer labels.
         x, y: the inputs and the integer labels.
         threshold: the least accuracy accepted, in [0, 1].
         batch_size: predict in batches of this size (default: all at once).
         name: how the message calls the accuracy.
+        hint: the likely cause to name when the accuracy is too low (instead of a guess from
+            the predictions).
 
     Returns:
         The accuracy, so a test can report or reuse it.
@@ -185,9 +195,12 @@ def check_accuracy(
         CheckFailed: with the accuracy, the count of correct predictions and a likely cause.
     """
     __tracebackhide__ = True
-    inputs = x if isinstance(x, torch.Tensor) else _to_tensor(x, "x")
     labels = _to_tensor(y, "y").reshape(-1).long()
-    predicted = _predict(model, inputs, batch_size).reshape(-1).long()
+    if callable(model):
+        inputs = x if isinstance(x, torch.Tensor) else _to_tensor(x, "x")
+        predicted = _predict(model, inputs, batch_size).reshape(-1).long()
+    else:  # the model's outputs, computed already
+        predicted = _labels(_to_tensor(model, "the model's outputs"), len(labels))
     if predicted.numel() != labels.numel():
         _fail(
             f"the model gives {predicted.numel()} predictions for {labels.numel()} labels.\n"
@@ -218,7 +231,7 @@ def check_accuracy(
             "the model learned something, not enough: train longer, raise the learning rate, "
             "or check that training used the same preprocessing as this data."
         )
-    lines.append(f"  likely cause: {cause}")
+    lines.append(f"  likely cause: {hint or cause}")
     _fail("\n".join(lines))
 
 

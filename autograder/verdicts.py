@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import checks
+from . import checks, training
 from .wire import Opaque, WireError, decode
 
 __all__ = [
@@ -55,11 +55,16 @@ OBSERVE = "__autograder_observe__"
 AST_LOCK = threading.Lock()
 
 #: The checks a test cell may call, by name, and the function the grader runs for each.
-CHECKS: dict[str, Callable[..., None]] = {
+CHECKS: dict[str, Callable[..., object]] = {
     "assert_close": checks.assert_close,
     "check_shape": checks.check_shape,
     "check_dtype": checks.check_dtype,
     "check_finite": checks.check_finite,
+    "check_equal": checks.check_equal,
+    "check_between": checks.check_between,
+    "check_uniform": checks.check_uniform,
+    "check_dropout": checks.check_dropout,
+    "check_accuracy": training.check_accuracy,
 }
 
 
@@ -163,10 +168,16 @@ def _by_site(observations: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def decides_in_process(source: str) -> bool:
-    """Whether a test cell also decides in the learner's process: a bare ``assert`` or
-    ``raise``, or no check call at all. Such a cell must also run without an error there, which
-    honest work does but a submission that tampers with its own process can fake; the course's
-    rule (CONTRIBUTING.md) is that test cells say everything through checks."""
+    """Whether a test cell also decides in the learner's process: an ``assert`` statement, a
+    ``raise`` outside a nested function, or no check call at all. Such a cell must also run
+    without an error there, which honest work does but a submission that tampers with its own
+    process can fake; the course's rule (CONTRIBUTING.md) is that test cells say everything
+    through checks.
+
+    A ``raise`` inside a function the cell defines is allowed: it is how a test blocks a call
+    the exercise forbids (``mock.patch.object(F, "conv2d", forbidden)``). It can only stop the
+    learner's code before a check observes its value, which fails the check in the grader.
+    """
     return _decides_in_process(source)
 
 
@@ -174,8 +185,25 @@ def decides_in_process(source: str) -> bool:
 def _decides_in_process(source: str) -> bool:
     with AST_LOCK:
         tree = ast.parse(source)
-    bare = any(isinstance(node, ast.Assert | ast.Raise) for node in ast.walk(tree))
-    return bare or not check_calls(source)
+    return bool(in_process_verdicts(tree)) or not check_calls(source)
+
+
+def in_process_verdicts(tree: ast.AST) -> list[ast.stmt]:
+    """The ``assert`` statements, and the ``raise`` statements outside nested functions, of a
+    parsed cell (see :func:`decides_in_process`)."""
+    found: list[ast.stmt] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, ast.Assert) or (isinstance(node, ast.Raise) and not in_function):
+            found.append(node)
+        inside = in_function or isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+        )
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, False)
+    return found
 
 
 def judge_cell(
@@ -215,11 +243,7 @@ def judge_cell(
             return CellVerdict(False, f"the grader could not read the reference run ({exc})")
         values = learner_sites.get(site, [])
         if index >= len(values):
-            if error:
-                return CellVerdict(
-                    False, f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
-                )
-            return CellVerdict(False, "the test stopped before all of its checks ran")
+            return CellVerdict(False, _stopped(error, kwargs))
         try:
             actual = decode(values[index])
         except WireError:
@@ -237,3 +261,21 @@ def judge_cell(
         except Exception as exc:  # noqa: BLE001 - a malformed value is the learner's failure
             return CellVerdict(False, f"{type(exc).__name__}: {exc}")
     return CellVerdict(True)
+
+
+def _stopped(error: dict[str, str] | None, kwargs: dict[str, Any]) -> str:
+    """Why a test cell ended before a check: the learner's error, the value the check was
+    about to look at, and the check's hint (what usually causes this)."""
+    what = kwargs.get("name")
+    if error:
+        message = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
+        if isinstance(what, str):
+            message += f"\n  (the test stopped there, before checking {what})"
+    else:
+        message = "the test stopped before all of its checks ran"
+        if isinstance(what, str):
+            message += f" (the next one checks {what})"
+    hint = kwargs.get("hint")
+    if isinstance(hint, str) and hint:
+        message += f"\n  likely cause: {hint}"
+    return message

@@ -1,8 +1,8 @@
 """Plain-data encoding of values that cross from a learner's process to the grader.
 
 The grader never unpickles anything a submission produced. Values are encoded as JSON: numbers,
-strings, booleans, None, lists, tuples and string-keyed dicts, and tensors / NumPy arrays as
-dtype + shape + base64 bytes. Decoding validates every field (dtype from an allowlist, sizes that
+strings, booleans, None, lists, tuples and string-keyed dicts, torch dtypes by name, and tensors /
+NumPy arrays as dtype + shape + base64 bytes. Decoding validates every field (dtype from an allowlist, sizes that
 add up, bounded nesting), so a forged message can at worst carry wrong values, never code.
 
 Left out: arbitrary objects (encoded as ``{"__object__": "TypeName"}``, which no check accepts as
@@ -52,6 +52,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
         import torch
     except ImportError:  # pragma: no cover - the course always has torch
         torch = None
+    if torch is not None and isinstance(value, torch.dtype):
+        return {"__dtype__": str(value).removeprefix("torch.")}
     if torch is not None and isinstance(value, torch.Tensor):
         t = value.detach().cpu()
         name = str(t.dtype).removeprefix("torch.")
@@ -119,6 +121,12 @@ def decode(data: Any, _depth: int = 0) -> Any:
         return tuple(decode(v, _depth + 1) for v in body)
     if tag == "__dict__" and isinstance(body, dict):
         return {str(k): decode(v, _depth + 1) for k, v in body.items()}
+    if tag == "__dtype__" and isinstance(body, str):
+        if body not in _DTYPES and body != "bfloat16":
+            raise WireError("bad dtype")
+        import torch
+
+        return getattr(torch, body)
     if tag == "__object__" and isinstance(body, str):
         return Opaque(body[:100])
     if tag == "__array__" and isinstance(body, dict):

@@ -9,9 +9,13 @@ import torch
 from autograder import (
     CheckFailed,
     assert_close,
+    check_between,
+    check_dropout,
     check_dtype,
+    check_equal,
     check_finite,
     check_shape,
+    check_uniform,
     compare,
 )
 
@@ -180,6 +184,10 @@ def test_nan_where_a_number_is_expected_says_nan_and_where():
 
 def test_none_says_return_is_missing():
     assert "forget a `return`" in failure(assert_close, None, torch.ones(2))
+    msg = failure(assert_close, None, torch.ones(2), name="w.grad", hint="no gradient reached w")
+    assert (
+        msg == "w.grad is None, but a tensor was expected.\n  likely cause: no gradient reached w"
+    )
 
 
 def test_list_of_tensors_of_different_shapes_says_stack():
@@ -273,3 +281,108 @@ def test_cuda_values_compare_on_the_cpu():
     check_finite(x)
     msg = failure(assert_close, x + 1, x)
     assert "same constant 1" in msg
+
+
+# hints on shape, dtype and finiteness checks
+
+
+def test_a_hint_replaces_the_generic_cause_of_shape_dtype_and_finite_checks():
+    msg = failure(check_shape, torch.zeros(3, 2), (2, 3), name="W", hint="use W.T")
+    assert msg == "W has shape (3, 2), but shape (2, 3) was expected.\n  likely cause: use W.T"
+    msg = failure(check_shape, None, (2,), name="h", hint="start from zeros when hx is None")
+    assert msg.startswith("h is None") and msg.endswith(
+        "likely cause: start from zeros when hx is None"
+    )
+    msg = failure(check_dtype, 5.0, torch.float64, name="norm", hint="no .item()")
+    assert "norm is a Python float" in msg and msg.endswith("likely cause: no .item()")
+    msg = failure(check_finite, torch.tensor([float("nan")]), name="p", hint="0 / 0")
+    assert "p contains NaN" in msg and msg.endswith("likely cause: 0 / 0")
+
+
+# check_equal
+
+
+def test_check_equal_passes_plain_values_and_equal_tensors():
+    check_equal(["bias", "weight"], ("bias", "weight"))
+    check_equal(None, None)
+    check_equal(True, True)
+    check_equal({"a": [1, 2]}, {"a": (1, 2)})
+    check_equal(torch.tensor([1, 2]), torch.tensor([1, 2]))
+
+
+def test_check_equal_failures_describe_both_sides():
+    msg = failure(
+        check_equal, ["w"], ["bias", "weight"], name="the parameter names", hint="nn.Parameter"
+    )
+    assert msg == (
+        "the parameter names is ['w'], but ['bias', 'weight'] was expected.\n"
+        "  likely cause: nn.Parameter"
+    )
+    assert "is a tensor of shape (4,), but None was expected" in failure(
+        check_equal, torch.zeros(4), None, name="p.grad"
+    )
+    assert "is 1, but True was expected" in failure(check_equal, 1, True)  # a flag, not a count
+    assert "is a object, but" in failure(check_equal, object(), 3)
+    assert "..." in failure(check_equal, "x" * 500, "y")  # long values are cut
+    assert "was expected" in failure(check_equal, torch.zeros(2), torch.zeros(3))
+
+
+# check_between and check_uniform
+
+
+def test_check_between_numbers_and_tensors():
+    check_between(0.97, 0.95, 1.0)
+    check_between(torch.rand(100), 0, 1)
+    check_between(12.0, high=60)
+    msg = failure(check_between, 75.2, high=60, name="the training time (s)", hint="fewer epochs")
+    assert msg == "the training time (s) is 75.2, outside [-inf, 60].\n  likely cause: fewer epochs"
+    msg = failure(check_between, torch.tensor([0.5, 2.0, -3.0]), -1, 1, name="w")
+    assert msg.startswith("2 of 3 values of w lie outside [-1, 1]: they range from -3 to 2.")
+    assert "NaN" in failure(check_between, float("nan"), 0, 1)
+    assert "is empty" in failure(check_between, torch.zeros(0), 0, 1)
+
+
+def test_check_uniform_wants_values_that_fill_the_range():
+    torch.manual_seed(0)
+    check_uniform(torch.empty(256).uniform_(-0.125, 0.125), -0.125, 0.125)
+    msg = failure(check_uniform, torch.randn(256), -0.125, 0.125, name="weight_ih")
+    assert msg.startswith("256 of 256 values") or "values of weight_ih lie outside" in msg
+    msg = failure(check_uniform, torch.zeros(32), -0.125, 0.125, name="bias_ih")
+    assert "fills 0% of [-0.125, 0.125]" in msg and "zeros for a bias" in msg
+    msg = failure(check_uniform, torch.empty(256).uniform_(-0.05, 0.05), -0.125, 0.125, name="w")
+    assert "a smaller range" in msg
+
+
+# check_dropout
+
+
+def test_check_dropout_accepts_inverted_dropout():
+    torch.manual_seed(0)
+    x = torch.rand(300, 200, dtype=torch.float64) + 0.5
+    mask = torch.rand_like(x) >= 0.2
+    check_dropout(x * mask / 0.8, x, 0.2)
+    check_dropout(x, x, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda x, m: x * m, "not close"),  # no scaling
+        (lambda x, m: x * m * 0.2, "x / (1 - p)"),
+        (lambda x, m: x * ~m / 0.8, "keeps an entry with probability p instead of 1 - p"),
+        (lambda x, m: x / 0.8, "nothing is dropped"),
+        (lambda x, m: x * 0, "everything is dropped"),
+        (lambda x, m: (x * m / 0.8).float(), "dtype float32, but float64"),
+        (lambda x, m: (x * m / 0.8)[:10], "dropout keeps the shape"),
+    ],
+)
+def test_check_dropout_names_the_classic_mistakes(make, message):
+    torch.manual_seed(0)
+    x = torch.rand(300, 200, dtype=torch.float64) + 0.5
+    mask = torch.rand_like(x) >= 0.2
+    assert message in failure(check_dropout, make(x, mask), x, 0.2, name="dropout(x)")
+
+
+def test_check_dropout_refuses_a_bad_p():
+    with pytest.raises(ValueError):
+        check_dropout(torch.ones(3), torch.ones(3), 1.0)

@@ -136,6 +136,20 @@ def test_accuracy_from_functions_labels_probabilities_and_numpy():
     check_accuracy(lambda _: scores.sigmoid().unsqueeze(1), x, binary, threshold=0.95)
 
 
+def test_accuracy_from_outputs_computed_already():
+    x, y = points()
+    model = classifier()
+    with torch.no_grad():
+        check_accuracy(model(x), None, y, threshold=0.95)
+        msg = failure(
+            check_accuracy, classifier(correct=False)(x), None, y, 0.9, hint="train longer"
+        )
+    assert msg.endswith("likely cause: train longer")
+    assert "should be a tensor, but it is a object" in failure(
+        check_accuracy, object(), None, y, 0.9
+    )
+
+
 def test_accuracy_of_a_float32_model_on_float64_data():
     x, y = points()
     check_accuracy(classifier(), x.double(), y, threshold=0.95)

@@ -36,6 +36,16 @@ def test_containers_numbers_and_special_floats():
     assert np.isnan(back["b"][0]) and back["b"][1] == float("inf") and back["b"][2] == -float("inf")
 
 
+def test_torch_dtypes_travel_by_name():
+    assert roundtrip([torch.float64, torch.bool, torch.int32]) == [
+        torch.float64,
+        torch.bool,
+        torch.int32,
+    ]
+    with pytest.raises(WireError):
+        decode({"__dtype__": "object"})
+
+
 def test_numpy_arrays_come_back_as_arrays():
     back = roundtrip(np.arange(6, dtype=np.float32).reshape(2, 3))
     assert isinstance(back, np.ndarray) and back.dtype == np.float32 and back.shape == (2, 3)
