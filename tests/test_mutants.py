@@ -4,6 +4,11 @@ For each chapter, the reference solutions must pass every test cell, and each wr
 implementation in ``tests/mutants/<chapter>.py`` must fail the hidden-test cells it names.
 Every hidden-test cell must be named by at least one mutant: a hidden test that no wrong
 implementation fails is not a test.
+
+Each test cell is decided twice (see :mod:`tests.mutants.run`): in the learner's kernel, as
+nbgrader does, and from the observed values in the grader, as ``autograder grade`` does. The
+two must agree for every variant: a test whose expected values depend on the learner's own
+results (a random mask, say) would fail an honest, different solution in the grader.
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ def test_reference_passes_every_test_cell_without_stderr(chapter, results):
     ref = results(chapter)[REFERENCE]
     failed = {gid: r["error"] for gid, r in ref.items() if not r["ok"]}
     assert not failed, f"the reference solution fails: {failed}"
+    rejected = {gid: r["verdict"] for gid, r in ref.items() if "graded" in r and not r["graded"]}
+    assert not rejected, f"the grader fails the reference solution: {rejected}"
     noisy = [gid for gid, r in ref.items() if r["stderr"]]
     assert not noisy, f"cells write to stderr (nbgrader would zero them): {noisy}"
 
@@ -93,6 +100,21 @@ def test_mutant_fails_the_hidden_tests_it_names(chapter, mutant, results):
     for gid in mutant.fails:
         assert gid in res, f"{mutant.name} names {gid!r}, which is not a cell of {chapter}"
         assert not res[gid]["ok"], f"{gid} passes with the wrong implementation {mutant.name}"
+        assert not res[gid]["graded"], f"the grader passes {gid} with {mutant.name}"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("mutants")
+@pytest.mark.parametrize("chapter", exercise_chapters())
+def test_the_grader_agrees_with_the_kernel_on_every_variant(chapter, results):
+    disagree = [
+        f"{variant} / {gid}: kernel {'passes' if r['ok'] else 'fails'} ({r['error'][:200]}), "
+        f"grader {'passes' if r['graded'] else 'fails'} ({r['verdict'][:200]})"
+        for variant, cells in results(chapter).items()
+        for gid, r in cells.items()
+        if "graded" in r and r["ok"] != r["graded"]
+    ]
+    assert not disagree, "\n".join(disagree)
 
 
 @pytest.mark.parametrize("chapter", exercise_chapters())

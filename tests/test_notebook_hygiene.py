@@ -1,16 +1,19 @@
 """Are the source notebooks committed the way the course needs them?
 
 Without outputs, nbformat 4.5 with unique cell ids, nbgrader metadata in schema 3 with unique
-grade ids, and every chapter with both of its notebooks.
+grade ids, every chapter with both of its notebooks, and test cells whose every verdict goes
+through a check the grader judges in its own process (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 
 import nbformat
 import pytest
 
+from autograder.verdicts import CHECKS, check_calls, in_process_verdicts
 from tests.conftest import CHAPTERS, SOURCE
 
 NOTEBOOKS = sorted(SOURCE.rglob("*.ipynb"))
@@ -87,3 +90,85 @@ def test_no_generated_folders_are_tracked():
     ).stdout.split()
     generated = ("course/release/", "course/submitted/", "course/autograded/", "course/feedback/")
     assert not [t for t in tracked if t.startswith(generated) or t.endswith("gradebook.db")]
+
+
+EXERCISES = [p for p in NOTEBOOKS if p.name == "exercises.ipynb"]
+
+
+def _check_call_problems(tree: ast.AST) -> list[str]:
+    """Check calls the grader cannot judge: ``*args``, or a result that is used (in the
+    learner's process a check only observes its first argument and returns None)."""
+    problems = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(child, ast.Call) and check_calls(ast.unparse(child))):
+                continue
+            name = ast.unparse(child.func)
+            if name.split(".")[-1] not in CHECKS:
+                continue
+            if any(isinstance(a, ast.Starred) for a in child.args):
+                problems.append(f"line {child.lineno}: {name}(*...) hides the learner's value")
+            if not isinstance(node, ast.Expr):
+                problems.append(f"line {child.lineno}: the result of {name}(...) is used")
+    return problems
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.parent.name)
+def test_test_cells_decide_only_through_checks(path):
+    """No ``assert``, no ``raise`` outside a blocker function, at least one check, and checks
+    called in the test cell itself: then a submission that tampers with its own process can
+    only change the values it reports, never a verdict."""
+    nb = nbformat.read(path, as_version=4)
+    problems = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        tree = ast.parse(cell.source)
+        if meta.get("grade") and not meta.get("solution"):
+            for node in in_process_verdicts(tree):
+                kind = type(node).__name__.lower()
+                problems.append(
+                    f"{gid}, line {node.lineno}: `{kind}` decides in the learner's process"
+                )
+            if not check_calls(cell.source):
+                problems.append(f"{gid}: no check call (assert_close, check_shape, ...)")
+            problems += [f"{gid}, {p}" for p in _check_call_problems(tree)]
+            last = tree.body[-1] if tree.body else None
+            if isinstance(last, ast.Expr) and (
+                not isinstance(last.value, ast.Call)
+                or ast.unparse(last.value.func).split(".")[-1] == "check_accuracy"
+            ):
+                problems.append(
+                    f"{gid}: the last line shows a value, which nbgrader reads as partial "
+                    "credit when it is a number: end with a check or a print"
+                )
+        elif not meta.get("solution") and check_calls(cell.source):
+            problems.append(
+                f"{gid or 'a cell'} calls a check outside a test cell: a helper that checks is "
+                "not rewritten for the grader; call the checks in the test cell itself"
+            )
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.parent.name)
+def test_messages_of_hidden_tests_do_not_quote_their_source(path):
+    """A check's ``name=`` and ``hint=`` reach the learner's feedback; they may describe what a
+    hidden test checks, not quote its code (the feedback scan would rightly call it a leak)."""
+    from tests.test_grading_cli import hidden_lines
+
+    nb = nbformat.read(path, as_version=4)
+    secrets = hidden_lines(nb)
+    quoted = []
+    for cell in nb.cells:
+        if "### BEGIN HIDDEN TESTS" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                quoted += [
+                    f"{cell.metadata.nbgrader.grade_id}: {node.value!r} quotes {line!r}"
+                    for line in secrets
+                    if line in node.value
+                ]
+    assert not quoted, "\n".join(quoted)
