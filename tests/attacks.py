@@ -145,6 +145,56 @@ def _other_assignment(source, release) -> bytes:
     return (SOURCE / "02_optimization" / "exercises.ipynb").read_bytes()
 
 
+#: Code that tampers with the learner's own process to turn failed tests into passes; each is
+#: also run on every chapter (``tests/test_adversarial.py``). None may earn a point.
+TAMPERING: dict[str, str] = {
+    "patch_torch_testing": "import torch\ntorch.testing.assert_close = lambda *a, **k: None",
+    "patch_numpy_testing": "import numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None",
+    "patch_torch_allclose": (
+        "import torch\ntorch.allclose = lambda *a, **k: True\n"
+        "torch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)"
+    ),
+    "patch_tensor_comparisons": (
+        "import torch\n_eq = torch.Tensor.__eq__\n"
+        "torch.Tensor.__eq__ = lambda a, b: torch.ones(a.shape, dtype=torch.bool)\n"
+        "torch.Tensor.all = lambda *a, **k: torch.tensor(True)\n"
+        "torch.Tensor.__bool__ = lambda self: True"
+    ),
+    "patch_autograder_checks": (
+        "import autograder, autograder.checks, autograder.training\n"
+        "for name in ('assert_close', 'check_shape', 'check_finite', 'check_dtype', 'check_equal',\n"
+        "             'check_between', 'check_uniform', 'check_dropout', 'check_accuracy'):\n"
+        "    setattr(autograder, name, lambda *a, **k: None)\n"
+        "    for module in (autograder.checks, autograder.training):\n"
+        "        if hasattr(module, name):\n"
+        "            setattr(module, name, lambda *a, **k: None)\n"
+        "    globals()[name] = lambda *a, **k: None"
+    ),
+    "input_transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+    "ast_transformer": (
+        "import ast\nclass Strip(ast.NodeTransformer):\n    def visit_Assert(self, node):\n"
+        "        return None\n    def visit_Call(self, node):\n        return ast.Constant(None)\n"
+        "get_ipython().ast_transformers.append(Strip())"
+    ),
+    "strip_asserts_and_raises": (
+        "import ast\nclass Strip(ast.NodeTransformer):\n    def visit_Assert(self, node):\n"
+        "        return ast.Pass()\n    def visit_Raise(self, node):\n        return ast.Pass()\n"
+        "get_ipython().ast_transformers.append(Strip())"
+    ),
+    "patch_run_code": (
+        "ip = get_ipython()\n_orig = ip.run_cell\ndef run_cell(*a, **k):\n    r = _orig(*a, **k)\n"
+        "    r.error_in_exec = None\n    return r\nip.run_cell = run_cell\n"
+        "ip.showtraceback = lambda *a, **k: None\nip._showtraceback = lambda *a, **k: None"
+    ),
+    "forge_observations": (
+        "import torch\n_obs = globals().get('__autograder_observe__')\n"
+        "def fake(site, value):\n    return _obs(site, torch.zeros(1)) if _obs else None\n"
+        "globals()['__autograder_observe__'] = fake"
+    ),
+    "settrace": "import sys\nsys.settrace(lambda *a: None)\nsys.setprofile(lambda *a: None)",
+}
+
+
 ATTACKS: list[Attack] = [
     # --- bad input -------------------------------------------------------------------------
     Attack("invalid_json", _raw(b'{"cells": [ this is not json'), "failed", "zero", "invalid JSON"),
@@ -213,36 +263,7 @@ ATTACKS: list[Attack] = [
         "honest",
     ),
     # --- tampering with the checks ----------------------------------------------------------
-    Attack(
-        "patch_torch_testing",
-        with_cell("import torch\ntorch.testing.assert_close = lambda *a, **k: None"),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "patch_numpy_testing",
-        with_cell("import numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None"),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "patch_torch_allclose",
-        with_cell(
-            "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)"
-        ),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "patch_autograder_checks",
-        with_cell(
-            "import autograder, autograder.checks\nfor name in ('assert_close', 'check_shape', 'check_finite', 'check_dtype'):\n"
-            "    setattr(autograder, name, lambda *a, **k: None)\n    setattr(autograder.checks, name, lambda *a, **k: None)\n"
-            "    globals()[name] = lambda *a, **k: None"
-        ),
-        "graded",
-        "honest",
-    ),
+    *(Attack(name, with_cell(code), "graded", "honest") for name, code in TAMPERING.items()),
     Attack(
         "patch_builtins",
         with_cell(
@@ -251,47 +272,6 @@ ATTACKS: list[Attack] = [
         "failed",  # the notebook's own process cannot run any more: no grade, not a pass
         "zero",
         "process",
-    ),
-    Attack(
-        "input_transformer",
-        with_cell("get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "ast_transformer",
-        with_cell(
-            "import ast\nclass Strip(ast.NodeTransformer):\n    def visit_Assert(self, node):\n        return None\n"
-            "    def visit_Call(self, node):\n        return ast.Constant(None)\nget_ipython().ast_transformers.append(Strip())"
-        ),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "patch_run_code",
-        with_cell(
-            "ip = get_ipython()\n_orig = ip.run_cell\ndef run_cell(*a, **k):\n    r = _orig(*a, **k)\n"
-            "    r.error_in_exec = None\n    return r\nip.run_cell = run_cell\nip.showtraceback = lambda *a, **k: None\n"
-            "ip._showtraceback = lambda *a, **k: None"
-        ),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "forge_observations",
-        with_cell(
-            "import torch\n_obs = globals().get('__autograder_observe__')\n"
-            "def fake(site, value):\n    return _obs(site, torch.zeros(1)) if _obs else None\n"
-            "globals()['__autograder_observe__'] = fake"
-        ),
-        "graded",
-        "honest",
-    ),
-    Attack(
-        "settrace",
-        with_cell("import sys\nsys.settrace(lambda *a: None)\nsys.setprofile(lambda *a: None)"),
-        "graded",
-        "honest",
     ),
     Attack(
         "read_source_notebook",

@@ -1,15 +1,22 @@
-"""Can a submission rig or crash grading? (chapter 01, every attack in one batch)
+"""Can a submission rig or crash grading?
 
-One batch holds honest students (correct, a wrong softmax, untouched) and every attack of
-:mod:`tests.attacks`. Each attack must earn at most what its wrong answer earns honestly, get
-the status and message it deserves, and leave every other student graded correctly. Then the
-gradebook's integrity: a re-grade changes nothing, a run killed with SIGKILL leaves a usable
-gradebook that the next run completes, and a failed re-grade keeps the previous grade. Last, no
-generated artefact (release, CSV, feedback) holds solution code or hidden-test source.
+Chapter 01, every attack in one batch: honest students (correct, a wrong softmax, untouched)
+and every attack of :mod:`tests.attacks`. Each attack must earn at most what its wrong answer
+earns honestly, get the status and message it deserves, and leave every other student graded
+correctly. Then the gradebook's integrity: a re-grade changes nothing, a run killed with SIGKILL
+leaves a usable gradebook that the next run completes, and a failed re-grade keeps the previous
+grade. Last, no generated artefact (release, CSV, feedback) holds solution code or hidden-test
+source.
+
+Every other chapter, the tampering attacks (:data:`tests.attacks.TAMPERING`): each is added to
+a submission that answers every exercise wrongly (a mutant from ``tests/mutants``), and must not
+score more than that submission scores honestly. The crashes, bad files and sandbox escapes do
+not depend on a chapter's tests; chapter 01 covers them.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import os
 import shutil
@@ -26,8 +33,10 @@ import pytest
 from autograder.course import Course, release
 from autograder.feedback import generate_feedback
 from autograder.grading import grade
-from tests.attacks import ATTACKS, _dump, solved, wrong_softmax
-from tests.conftest import COURSE, ROOT, SOURCE
+from autograder.notebooks import fill_answers, solution_cells
+from tests.attacks import ATTACKS, TAMPERING, _dump, solved, wrong_softmax
+from tests.conftest import COURSE, ROOT, SOURCE, exercise_chapters
+from tests.mutants import chapters as mutant_chapters
 from tests.test_release_and_autograde import secret_lines
 
 CHAPTER = "01_autograd"
@@ -38,17 +47,17 @@ pytestmark = [
 CELL_TIMEOUT = 60  # per cell; the infinite-loop attacks run into it
 
 
-def make_course(root: Path) -> Course:
+def make_course(root: Path, chapter: str = CHAPTER) -> Course:
     root.mkdir(parents=True)
     shutil.copy(COURSE / "nbgrader_config.py", root)
-    shutil.copytree(SOURCE / CHAPTER, root / "source" / CHAPTER)
+    shutil.copytree(SOURCE / chapter, root / "source" / chapter)
     course = Course(root)
-    release(course, CHAPTER)
+    release(course, chapter)
     return course
 
 
-def submit(folder: Path, student: str, data: bytes) -> None:
-    dest = folder / student / CHAPTER
+def submit(folder: Path, student: str, data: bytes, chapter: str = CHAPTER) -> None:
+    dest = folder / student / chapter
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "exercises.ipynb").write_bytes(data)
 
@@ -258,3 +267,58 @@ def test_nothing_secret_leaves(batch):
         assert not leaked, f"{path} contains solution or hidden-test code: {leaked[:2]}"
         checked += 1
     assert checked > len(ATTACKS), "feedback pages were not generated"
+
+
+# --- every other chapter: tampering on top of wrong answers ----------------------------------
+
+OTHER_CHAPTERS = [c for c in exercise_chapters() if c != CHAPTER]
+
+
+def all_wrong(chapter: str, source, released):
+    """The release with every exercise answered by its first wrong implementation in
+    ``tests/mutants`` (one that replaces a single cell), the others left as in the reference."""
+    answers = solution_cells(source)
+    wrong: dict[str, str] = {}
+    for mutant in mutant_chapters()[chapter]:
+        if mutant.cell in answers and not mutant.extra:
+            wrong.setdefault(mutant.cell, mutant.replacements()[mutant.cell])
+    return fill_answers(copy.deepcopy(released), {**answers, **wrong}, strip_markers=True)
+
+
+def with_code(nb, code: str):
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(1, nbformat.v4.new_code_cell(code))  # after the set-up cell
+    return nb
+
+
+@pytest.fixture(scope="module", params=OTHER_CHAPTERS)
+def tampering_batch(request, tmp_path_factory):
+    chapter = request.param
+    root = tmp_path_factory.mktemp(f"tampering_{chapter}")
+    course = make_course(root / "course", chapter)
+    source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
+    released = nbformat.read(course.root / "release" / chapter / "exercises.ipynb", as_version=4)
+    subs = root / "submitted"
+    wrong = all_wrong(chapter, source, released)
+    submit(subs, "honest_correct", _dump(solved(source, released)), chapter)
+    submit(subs, "honest_all_wrong", _dump(wrong), chapter)
+    for name, code in TAMPERING.items():
+        submit(subs, f"tamper_{name}", _dump(with_code(wrong, code)), chapter)
+    grade(course, chapter, submissions=subs, out=root / "grades.csv", jobs=2,
+          timeout=CELL_TIMEOUT, progress=False)  # fmt: skip
+    return chapter, read_csv(root / "grades.csv")
+
+
+def test_tampering_earns_nothing_in_any_chapter(tampering_batch):
+    chapter, rows = tampering_batch
+    correct = rows["honest_correct"]
+    assert correct["status"] == "graded" and correct["score"] == correct["max_score"], correct
+    honest = float(rows["honest_all_wrong"]["score"])
+    assert honest < float(correct["max_score"]), "the wrong answers should lose points"
+    gained = {
+        name: (row["status"], row["score"], row["message"][:200])
+        for name in TAMPERING
+        if (row := rows[f"tamper_{name}"])["status"] != "graded"
+        or float(row["score"] or 0) > honest
+    }
+    assert not gained, f"{chapter}: honest wrong answers score {honest}; tampering: {gained}"
