@@ -646,6 +646,7 @@ def check_dropout(
             a[kept],
             e.to(a.dtype)[kept] * scale,
             name=f"the kept entries of {name}",
+            header=f"the kept (nonzero) entries of {name} are not x / (1 - p) = {_fmt(scale)} * x.",
             check_dtype=False,
             hint=hint
             or f"a kept entry is x / (1 - p) = {_fmt(scale)} * x (inverted dropout), not x * p "

@@ -367,7 +367,7 @@ def test_check_dropout_accepts_inverted_dropout():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda x, m: x * m, "not close"),  # no scaling
+        (lambda x, m: x * m, "entries of dropout(x) are not x / (1 - p) = 1.25 * x"),  # no scaling
         (lambda x, m: x * m * 0.2, "x / (1 - p)"),
         (lambda x, m: x * ~m / 0.8, "keeps an entry with probability p instead of 1 - p"),
         (lambda x, m: x / 0.8, "nothing is dropped"),
