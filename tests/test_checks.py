@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from autograder import (
-    CheckFailed,
     assert_close,
     check_between,
     check_dropout,
@@ -18,17 +17,10 @@ from autograder import (
     check_uniform,
     compare,
 )
+from tests.check_helpers import cuda, failure
 
 # A check that warns writes to stderr, which fails an nbgrader test cell: warnings are errors.
 pytestmark = pytest.mark.filterwarnings("error")
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
-def failure(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args, **kwargs)
-    assert isinstance(info.value, AssertionError)  # nbgrader and pytest count it as a failure
-    return str(info.value)
 
 
 # assert_close: passing

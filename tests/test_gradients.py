@@ -6,15 +6,9 @@ import pytest
 import torch
 
 from autograder import CheckFailed, check_backward, gradcheck
+from tests.check_helpers import cuda, failure
 
 pytestmark = pytest.mark.filterwarnings("error")
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
-def failure(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def inputs(*shapes, seed=0):

@@ -9,15 +9,9 @@ import torch
 from torch import nn
 
 from autograder import CheckFailed, check_module, copy_parameters
+from tests.check_helpers import cuda, failure
 
 pytestmark = pytest.mark.filterwarnings("error")
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
-def failure(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def randn(*shape, seed=1):

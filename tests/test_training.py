@@ -12,15 +12,9 @@ from torch import nn
 
 from autograder import CheckFailed, check_accuracy, check_loss_decreases, time_budget, train_within
 from autograder import training as training_module
+from tests.check_helpers import cuda, failure
 
 pytestmark = pytest.mark.filterwarnings("error")
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
-def failure(fn, *args, **kwargs) -> str:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def noisy_decay(n=200, noise=0.3, seed=0):
