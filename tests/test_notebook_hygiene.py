@@ -95,21 +95,24 @@ def test_no_generated_folders_are_tracked():
 EXERCISES = [p for p in NOTEBOOKS if p.name == "exercises.ipynb"]
 
 
+def _called(call: ast.Call) -> str:
+    """The name a call calls: ``assert_close`` for ``assert_close(...)`` and
+    ``autograder.assert_close(...)`` alike (as the grader's rewriter reads it)."""
+    return ast.unparse(call.func).split(".")[-1]
+
+
 def _check_call_problems(tree: ast.AST) -> list[str]:
     """Check calls the grader cannot judge: ``*args``, or a result that is used (in the
     learner's process a check only observes its first argument and returns None)."""
     problems = []
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
-            if not (isinstance(child, ast.Call) and check_calls(ast.unparse(child))):
-                continue
-            name = ast.unparse(child.func)
-            if name.split(".")[-1] not in CHECKS:
+            if not (isinstance(child, ast.Call) and _called(child) in CHECKS):
                 continue
             if any(isinstance(a, ast.Starred) for a in child.args):
-                problems.append(f"line {child.lineno}: {name}(*...) hides the learner's value")
+                problems.append(f"line {child.lineno}: {_called(child)}(*...) hides the value")
             if not isinstance(node, ast.Expr):
-                problems.append(f"line {child.lineno}: the result of {name}(...) is used")
+                problems.append(f"line {child.lineno}: the result of {_called(child)}() is used")
     return problems
 
 
@@ -137,8 +140,7 @@ def test_test_cells_decide_only_through_checks(path):
             problems += [f"{gid}, {p}" for p in _check_call_problems(tree)]
             last = tree.body[-1] if tree.body else None
             if isinstance(last, ast.Expr) and (
-                not isinstance(last.value, ast.Call)
-                or ast.unparse(last.value.func).split(".")[-1] == "check_accuracy"
+                not isinstance(last.value, ast.Call) or _called(last.value) == "check_accuracy"
             ):
                 problems.append(
                     f"{gid}: the last line shows a value, which nbgrader reads as partial "
