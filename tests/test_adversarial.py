@@ -68,6 +68,21 @@ def read_csv(path: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(fh)}
 
 
+def grade_batch(
+    course: Course,
+    subs: Path,
+    out: Path,
+    *,
+    chapter: str = CHAPTER,
+    jobs: int = 2,
+    timeout: float = CELL_TIMEOUT,
+):
+    """Grade the submissions in ``subs`` into the CSV ``out``, quietly."""
+    return grade(
+        course, chapter, submissions=subs, out=out, jobs=jobs, timeout=timeout, progress=False
+    )
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("adversarial")
@@ -84,15 +99,7 @@ def batch(tmp_path_factory):
             b"@REPO@", str(ROOT).encode()
         )
         submit(subs, f"attack_{attack.name}", data)
-    run = grade(
-        course,
-        CHAPTER,
-        submissions=subs,
-        out=root / "grades.csv",
-        jobs=2,
-        timeout=CELL_TIMEOUT,
-        progress=False,
-    )
+    run = grade_batch(course, subs, root / "grades.csv")
     return {
         "course": course,
         "run": run,
@@ -169,15 +176,7 @@ def test_regrading_is_idempotent(batch, tmp_path):
     for student in ("honest_correct", "honest_wrong_softmax"):
         shutil.copytree(batch["subs"] / student, honest / student)
     before = gradebook_scores(course)
-    grade(
-        course,
-        CHAPTER,
-        submissions=honest,
-        out=tmp_path / "again.csv",
-        jobs=2,
-        timeout=CELL_TIMEOUT,
-        progress=False,
-    )
+    grade_batch(course, honest, tmp_path / "again.csv")
     after = gradebook_scores(course)
     assert before == after
 
@@ -187,15 +186,7 @@ def test_a_failed_regrade_keeps_the_previous_grade(batch, tmp_path):
     before = gradebook_scores(course)["honest_correct"]
     broken = tmp_path / "broken"
     submit(broken, "honest_correct", b"{ not json")
-    grade(
-        course,
-        CHAPTER,
-        submissions=broken,
-        out=tmp_path / "broken.csv",
-        jobs=1,
-        timeout=CELL_TIMEOUT,
-        progress=False,
-    )
+    grade_batch(course, broken, tmp_path / "broken.csv", jobs=1)
     row = read_csv(tmp_path / "broken.csv")["honest_correct"]
     assert row["status"] == "failed" and "JSON" in row["message"]
     assert gradebook_scores(course)["honest_correct"] == before
@@ -223,15 +214,8 @@ def test_a_run_killed_mid_batch_leaves_a_consistent_gradebook_and_the_next_run_f
     proc.wait()
     partial = gradebook_scores(course)
     assert len(partial) < 6, "the run finished before it could be killed: make the batch larger"
-    run = grade(
-        course,
-        CHAPTER,
-        submissions=subs,
-        out=tmp_path / "g.csv",
-        jobs=2,
-        timeout=300,  # generous: this test is about the gradebook, not about speed under load
-        progress=False,
-    )
+    # A generous timeout: this test is about the gradebook, not about speed under load.
+    run = grade_batch(course, subs, tmp_path / "g.csv", timeout=300)
     assert all(r.status == "graded" for r in run.results), [
         (r.student, r.status, r.message) for r in run.results
     ]
@@ -306,8 +290,7 @@ def tampering_batch(request, tmp_path_factory):
     submit(subs, "honest_all_wrong", _dump(wrong), chapter)
     for name, code in TAMPERING.items():
         submit(subs, f"tamper_{name}", _dump(with_code(wrong, code)), chapter)
-    grade(course, chapter, submissions=subs, out=root / "grades.csv", jobs=2,
-          timeout=CELL_TIMEOUT, progress=False)  # fmt: skip
+    grade_batch(course, subs, root / "grades.csv", chapter=chapter)
     return {"chapter": chapter, "course": course, "csv": root / "grades.csv"}
 
 
