@@ -24,20 +24,26 @@ HTML = BOOK / "_build" / "html"
 BUILD: dict[str, object] = {}
 
 
+def run_build(timeout: float) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``python -m autograder.book build`` (as ``make book`` does); its result and seconds."""
+    start = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder.book", "build"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return run, time.perf_counter() - start
+
+
 def build_book() -> Path:
     """Build the book (once per process) and return the HTML folder; fails the test if it breaks."""
     if "returncode" not in BUILD:
-        start = time.perf_counter()
-        run = subprocess.run(
-            [sys.executable, "-m", "autograder.book", "build"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
+        run, seconds = run_build(timeout=1800)
         BUILD.update(
             returncode=run.returncode,
-            seconds=time.perf_counter() - start,
+            seconds=seconds,
             output=f"{run.stdout[-5000:]}\n{run.stderr[-5000:]}",
         )
     assert BUILD["returncode"] == 0, f"the book does not build:\n{BUILD['output']}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,7 +23,7 @@ import pytest
 import yaml
 
 from autograder import book, colab
-from tests.book_fixture import BOOK, site_fixture  # noqa: F401  (the fixture `site`)
+from tests.book_fixture import BOOK, run_build, site_fixture  # noqa: F401  (the fixture `site`)
 from tests.conftest import CHAPTERS, ROOT, SOURCE, exercise_chapters
 from tests.test_release_and_autograde import secret_lines
 
@@ -345,15 +344,7 @@ def test_no_broken_internal_links(site):
 @pytest.mark.xdist_group("book")
 def test_a_rebuild_with_nothing_changed_executes_nothing(site):
     """The execution cache and Sphinx's incremental build make a no-change rebuild quick."""
-    start = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-m", "autograder.book", "build"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    seconds = time.perf_counter() - start
+    run, seconds = run_build(timeout=900)
     assert run.returncode == 0, f"the rebuild failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     output = run.stdout + run.stderr
     assert "Executing notebook" not in output, "a rebuild with nothing changed executed a notebook"
