@@ -40,11 +40,11 @@ lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff format --check .
 
 book: $(STAMP)  ## build the book (executes lessons, cached) into book/_build/html
-	$(BIN)/python -m autograder.book build
+	$(BIN)/python -m autograder.publishing.book build
 
 publish: $(STAMP)  ## write the student branch's tree (book/chapters included) into DIR=...
 	@test -n "$(DIR)" || { echo "usage: make publish DIR=path/to/student-branch-checkout" >&2; exit 2; }
-	$(BIN)/python -m autograder.book publish $(DIR)
+	$(BIN)/python -m autograder.publishing.book publish $(DIR)
 
 lab: $(STAMP)  ## JupyterLab 4 on the course, with nbgrader's extensions
 	cd course && $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -7,9 +7,9 @@
     autograder [--course DIR] feedback ASSIGNMENT
     autograder [--course DIR] export [--out CSV]
 
-Each command is a few lines over a module that does the work (:mod:`autograder.course`,
-:mod:`autograder.selfcheck`, :mod:`autograder.grading`, :mod:`autograder.feedback`,
-:mod:`autograder.gradebook`), which in turn drive nbgrader's converters, preprocessors and
+Each command is a few lines over a module that does the work (:mod:`autograder.publishing.course`,
+:mod:`autograder.grading.selfcheck`, :mod:`autograder.grading.batch`, :mod:`autograder.grading.feedback`,
+:mod:`autograder.grading.gradebook`), which in turn drive nbgrader's converters, preprocessors and
 gradebook. Exit status: 0 on success, 1 when tests fail (``check``) or a submission could not
 be graded (``grade``), 2 for a usage error (no course, no such assignment or file).
 
@@ -29,13 +29,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _course(args: argparse.Namespace):
-    from .course import Course
+    from .publishing.course import Course
 
     return Course.find(args.course)
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .course import release
+    from .publishing.course import release
 
     target = release(_course(args), args.assignment)
     print(f"released {args.assignment} to {target}")
@@ -43,7 +43,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .selfcheck import check_notebook, format_check
+    from .grading.selfcheck import check_notebook, format_check
 
     path = Path(args.notebook)
     if not path.is_file():
@@ -55,7 +55,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grading import grade
+    from .grading.batch import grade
 
     course = _course(args)
     run = grade(
@@ -82,7 +82,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .feedback import generate_feedback
+    from .grading.feedback import generate_feedback
 
     pages = generate_feedback(_course(args), args.assignment)
     print(f"wrote {len(pages)} feedback pages")
@@ -92,7 +92,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .gradebook import export_csv
+    from .grading.gradebook import export_csv
 
     course = _course(args)
     out = export_csv(
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .execution import skip_slow_optional_imports
+    from .grading.execution import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     args = build_parser().parse_args(argv)
@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("autograder.nbgrader").setLevel(
         logging.INFO if args.verbose else logging.ERROR
     )
-    from .course import CourseError
-    from .notebooks import NotGradable
+    from .grading.notebooks import NotGradable
+    from .publishing.course import CourseError
 
     try:
         return args.func(args)

@@ -117,7 +117,7 @@ def bench_book(repeats: int) -> str:
             shutil.copytree(ROOT / part, copy / part, ignore=ignore)
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
         env["PYTHONPATH"] = str(copy)
-        cmd = [sys.executable, "-m", "autograder.book", "build"]
+        cmd = [sys.executable, "-m", "autograder.publishing.book", "build"]
         full, full_mem = run_measured(cmd, copy, env)
         print(f"  full build: {full:.1f} s", file=sys.stderr)
         rebuilds = [run_measured(cmd, copy, env)[0] for _ in range(repeats)]
@@ -137,9 +137,9 @@ def bench_book(repeats: int) -> str:
 
 def bench_grading(repeats: int) -> str:
     """20 submissions of chapter 01: ours (sandboxed, and without the sandbox) and nbgrader."""
-    from autograder.course import Course
-    from autograder.grading import grade
-    from autograder.throughput import compare_with_nbgrader
+    from autograder.grading.batch import grade
+    from autograder.grading.throughput import compare_with_nbgrader
+    from autograder.publishing.course import Course
 
     with tempfile.TemporaryDirectory() as tmp:
         c = compare_with_nbgrader(ROOT / "course", "01_autograd", Path(tmp), students=20, jobs=2)

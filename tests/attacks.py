@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from autograder.notebooks import fill_answers, solution_cells
+from autograder.grading.notebooks import fill_answers, solution_cells
 
 WRONG_SOFTMAX = "def softmax(x, dim=-1):\n    return x\n"
 
@@ -161,11 +161,11 @@ TAMPERING: dict[str, str] = {
         "torch.Tensor.__bool__ = lambda self: True"
     ),
     "patch_autograder_checks": (
-        "import autograder, autograder.checks, autograder.training\n"
+        "import autograder, autograder.checks.values, autograder.checks.training\n"
         "for name in ('assert_close', 'check_shape', 'check_finite', 'check_dtype', 'check_equal',\n"
         "             'check_between', 'check_uniform', 'check_dropout', 'check_accuracy'):\n"
         "    setattr(autograder, name, lambda *a, **k: None)\n"
-        "    for module in (autograder.checks, autograder.training):\n"
+        "    for module in (autograder.checks.values, autograder.checks.training):\n"
         "        if hasattr(module, name):\n"
         "            setattr(module, name, lambda *a, **k: None)\n"
         "    globals()[name] = lambda *a, **k: None"

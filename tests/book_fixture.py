@@ -1,6 +1,6 @@
 """One built book per test session, shared by the tests that read it.
 
-``site`` builds the book the way ``make book`` does (``python -m autograder.book build``: chapter
+``site`` builds the book the way ``make book`` does (``python -m autograder.publishing.book build``: chapter
 pages from the course, then ``jupyter-book build -W -n --keep-going``, lessons executed through
 the cache) and returns ``book/_build/html``. Import it into a test module
 (``from tests.book_fixture import site_fixture``; tests ask for ``site``); the build runs once per process whichever module asks
@@ -25,10 +25,10 @@ BUILD: dict[str, object] = {}
 
 
 def run_build(timeout: float) -> tuple[subprocess.CompletedProcess, float]:
-    """Run ``python -m autograder.book build`` (as ``make book`` does); its result and seconds."""
+    """Run ``python -m autograder.publishing.book build`` (as ``make book`` does); its result and seconds."""
     start = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-m", "autograder.book", "build"],
+        [sys.executable, "-m", "autograder.publishing.book", "build"],
         cwd=ROOT,
         capture_output=True,
         text=True,

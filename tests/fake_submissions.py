@@ -5,7 +5,7 @@ A submission is the released notebook with some solution cells filled in: from t
 :func:`write_submission` puts it where ``autograder grade`` looks:
 ``DIR/<student>/<assignment>/<notebook>.ipynb``.
 
-The benchmark's class of reference solutions is :func:`autograder.throughput.reference_class`.
+The benchmark's class of reference solutions is :func:`autograder.grading.throughput.reference_class`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import notebooks
+from autograder.grading import notebooks
 
 
 def solution_cells(source: Path) -> dict[str, str]:

@@ -31,10 +31,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course, release
-from autograder.feedback import generate_feedback
-from autograder.grading import grade
-from autograder.notebooks import fill_answers, solution_cells
+from autograder.grading.batch import grade
+from autograder.grading.feedback import generate_feedback
+from autograder.grading.notebooks import fill_answers, solution_cells
+from autograder.publishing.course import Course, release
 from tests.attacks import ATTACKS, TAMPERING, _dump, solved, wrong_softmax
 from tests.conftest import COURSE, ROOT, SOURCE, exercise_chapters
 from tests.mutants import chapters as mutant_chapters

@@ -4,7 +4,7 @@ Builds the book the way ``make book`` does (warnings are errors; lessons execute
 cache; one build per session, :mod:`tests.book_fixture`) and scans every file of the site: no
 solution code, no hidden-test code, nothing loaded from another host (MathJax is served by the
 site itself), no broken internal link. The launch buttons must open each page's notebook on the
-student branch, whose tree ``python -m autograder.book publish`` writes: that tree is checked
+student branch, whose tree ``python -m autograder.publishing.book publish`` writes: that tree is checked
 too (every launch target in it, in the student version, and nothing secret anywhere in it).
 What a browser makes of the site is tested in ``tests/test_browser.py``.
 """
@@ -22,7 +22,7 @@ import nbformat
 import pytest
 import yaml
 
-from autograder import book, colab
+from autograder.publishing import book, colab
 from tests.book_fixture import BOOK, run_build, site_fixture  # noqa: F401  (the fixture `site`)
 from tests.conftest import CHAPTERS, ROOT, SOURCE, exercise_chapters
 from tests.test_release_and_autograde import secret_lines
@@ -354,11 +354,11 @@ def test_a_rebuild_with_nothing_changed_executes_nothing(site):
 
 @pytest.fixture(scope="module")
 def published(site, tmp_path_factory):
-    """The student branch's tree, written by ``python -m autograder.book publish``, in a git
+    """The student branch's tree, written by ``python -m autograder.publishing.book publish``, in a git
     index (as the branch would hold it)."""
     tree = tmp_path_factory.mktemp("student") / "tree"
     run = subprocess.run(
-        [sys.executable, "-m", "autograder.book", "publish", str(tree)],
+        [sys.executable, "-m", "autograder.publishing.book", "publish", str(tree)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -42,8 +42,8 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 
-from autograder import colab
-from autograder.notebooks import fill_answers, solution_cells
+from autograder.grading.notebooks import fill_answers, solution_cells
+from autograder.publishing import colab
 from tests.book_fixture import site_fixture  # noqa: F401  (the fixture `site`)
 from tests.conftest import CHAPTERS, COURSE, ROOT, SOURCE
 from tests.test_book import chapter_pages, is_student_version, launch_target

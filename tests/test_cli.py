@@ -21,10 +21,10 @@ import nbformat
 import pytest
 
 from autograder.cli import main
-from autograder.colab import CELL_ID, has_setup_cell
-from autograder.course import Course, find_course
-from autograder.gradebook import open_gradebook
-from autograder.grading import grade
+from autograder.grading.batch import grade
+from autograder.grading.gradebook import open_gradebook
+from autograder.publishing.colab import CELL_ID, has_setup_cell
+from autograder.publishing.course import Course, find_course
 from tests.conftest import COURSE
 from tests.fake_submissions import filled, solution_cells, write_submission
 
@@ -204,7 +204,7 @@ def test_the_grading_rule_is_pass_or_fail_and_ignores_stderr():
     """An error fails a test cell; stderr and a float result neither fail it nor scale it."""
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-    from autograder.notebooks import grade_cells
+    from autograder.grading.notebooks import grade_cells
 
     def test_cell(gid, outputs):
         meta = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": gid}

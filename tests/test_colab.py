@@ -19,7 +19,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from autograder import colab
+from autograder.publishing import colab
 from tests.conftest import ROOT
 
 CONFIG = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())

@@ -13,7 +13,7 @@ import json
 import nbformat
 import pytest
 
-from autograder.verdicts import CHECKS, check_calls, in_process_verdicts
+from autograder.grading.verdicts import CHECKS, check_calls, in_process_verdicts
 from tests.conftest import CHAPTERS, SOURCE
 
 NOTEBOOKS = sorted(SOURCE.rglob("*.ipynb"))

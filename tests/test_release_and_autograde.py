@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.notebooks import fill_answers, solution_cells
+from autograder.grading.notebooks import fill_answers, solution_cells
 from tests.conftest import COURSE, SOURCE, exercise_chapters
 
 NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
@@ -124,8 +124,8 @@ def test_release_has_no_solutions_and_no_hidden_tests(graded, chapter):
 @pytest.fixture(scope="module")
 def ours(graded, tmp_path_factory):
     """The same two students per chapter, graded by ``autograder grade`` in a copy."""
-    from autograder.course import Course
-    from autograder.grading import grade
+    from autograder.grading.batch import grade
+    from autograder.publishing.course import Course
 
     course = tmp_path_factory.mktemp("ours") / "course"
     shutil.copytree(graded, course, ignore=shutil.ignore_patterns("autograded", "gradebook.db"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import Limits, Sandbox, bwrap_path, kill_group, sandbox_warning
+from autograder.grading.sandbox import Limits, Sandbox, bwrap_path, kill_group, sandbox_warning
 from tests.conftest import ROOT
 
 needs_bwrap = pytest.mark.skipif(

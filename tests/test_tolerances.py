@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from autograder import TF32, TOLERANCES, CheckFailed, Tolerance, assert_close, tolerance_for
-from autograder import tolerances as tolerances_module
+from autograder.checks import tolerances as tolerances_module
 
 pytestmark = pytest.mark.filterwarnings("error")
 

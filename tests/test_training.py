@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from autograder import CheckFailed, check_accuracy, check_loss_decreases, time_budget, train_within
-from autograder import training as training_module
+from autograder.checks import training as training_module
 from tests.check_helpers import cuda, failure
 
 pytestmark = pytest.mark.filterwarnings("error")

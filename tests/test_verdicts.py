@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from autograder.verdicts import (
+from autograder.grading.verdicts import (
     CHECKS,
     check_calls,
     decides_in_process,
@@ -15,7 +15,7 @@ from autograder.verdicts import (
     rewrite_for_learner,
     rewrite_for_reference,
 )
-from autograder.wire import encode
+from autograder.grading.wire import encode
 
 CELL = """
 x = torch.tensor([1.0, 2.0])

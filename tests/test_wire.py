@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.wire import Opaque, WireError, decode, encode
+from autograder.grading.wire import Opaque, WireError, decode, encode
 
 
 def roundtrip(value):

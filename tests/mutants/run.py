@@ -8,7 +8,7 @@ first variant must be the reference solution. The results map each variant to
 every cell that has a ``grade_id``:
 
 - ``ok`` is the cell's outcome in the learner's kernel, as nbgrader decides it;
-- ``graded`` is the verdict of ``autograder grade`` (:mod:`autograder.verdicts`): the checks
+- ``graded`` is the verdict of ``autograder grade`` (:mod:`autograder.grading.verdicts`): the checks
   judged in the grader from the values the cell observed, against the values the reference
   variant's run recorded.
 
@@ -30,8 +30,8 @@ import nbformat
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from autograder.verdicts import CHECKS, OBSERVE, judge_cell, rewrite_for_reference
-from autograder.wire import encode
+from autograder.grading.verdicts import CHECKS, OBSERVE, judge_cell, rewrite_for_reference
+from autograder.grading.wire import encode
 
 
 def _wire(value: Any) -> Any:

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from .checks import _fail, _to_tensor
+from .values import _fail, _to_tensor
 
 __all__ = ["check_loss_decreases", "check_accuracy", "time_budget", "train_within", "Budget"]
 

@@ -4,20 +4,20 @@
 released assignment (the gradebook knows which: with ``notebook_id = "exercises"`` lessons are
 never executed), and for each submission:
 
-1. reads it and runs nbgrader's sanitizing preprocessors (:func:`autograder.submissions.sanitize`:
+1. reads it and runs nbgrader's sanitizing preprocessors (:func:`autograder.grading.submissions.sanitize`:
    locked and test cells are restored from the source, hidden tests included), in a grader
    thread of this process;
-2. executes it in a grading worker (:class:`autograder.execution.Worker`), each submission in
+2. executes it in a grading worker (:class:`autograder.grading.execution.Worker`), each submission in
    a fresh kernel in a private temporary folder; ``jobs`` workers run side by side;
-3. judges every test cell of the executed notebook (:func:`autograder.notebooks.grade_cells`:
+3. judges every test cell of the executed notebook (:func:`autograder.grading.notebooks.grade_cells`:
    pass or fail, stderr ignored); then the main thread, the only writer, records the scores in
    the gradebook in one commit and writes ``autograded/<student>/ASSIGNMENT/`` (the executed
-   notebook and ``autograder.json``, the per-test results :mod:`autograder.feedback` renders).
+   notebook and ``autograder.json``, the per-test results :mod:`autograder.grading.feedback` renders).
 
 Every submission ends with one of :data:`STATUSES` and a message; nothing one submission does
 (invalid JSON, a dead kernel, a runaway loop) stops the others. The CSV has one row per student
 and notebook. :class:`GradingRun` carries per-submission timings for the benchmark
-(:mod:`autograder.throughput` compares them with plain ``nbgrader autograde``).
+(:mod:`autograder.grading.throughput` compares them with plain ``nbgrader autograde``).
 
 Left out: the sandbox (limits on memory, network and files for the learner's code) and
 verdicts computed outside the learner's kernel; both plug in at step 2.
@@ -41,7 +41,7 @@ from typing import Any
 
 import nbformat
 
-from .course import Course
+from ..publishing.course import Course
 from .gradebook import (
     assignment_cells,
     open_gradebook,
@@ -62,7 +62,7 @@ SKIP = (RESULTS_FILE,)  # never copied from a submission: the grader writes it
 #: worker is killed.
 STARTUP_ALLOWANCE = 60.0
 
-log = logging.getLogger("autograder.grading")
+log = logging.getLogger("autograder.grading.batch")
 
 
 @dataclass

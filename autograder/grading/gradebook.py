@@ -2,7 +2,7 @@
 
 The grader's parent process is the only writer (workers never open the database). A graded
 submission is recorded the way nbgrader's ``SaveAutoGrades`` would, with the course's
-grading rule (:func:`autograder.notebooks.grade_cells`): the student and the submission rows are
+grading rule (:func:`autograder.grading.notebooks.grade_cells`): the student and the submission rows are
 created if needed (nbgrader's ``update_or_create_*``, each idempotent), then every grade cell's
 score is written and committed at once, so a submission's grades change together or not at all.
 
@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 from sqlalchemy.exc import SAWarning
 
-from .course import Course, CourseError
+from ..publishing.course import Course, CourseError
 from .notebooks import GradedCell
 
 EXPORT_COLUMNS = [

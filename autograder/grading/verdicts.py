@@ -7,7 +7,7 @@ Here the tests are split in two:
 1. **Observe** (in the learner's sandboxed process): each test cell of the *source* notebook is
    rewritten so that every check call, ``assert_close(actual, expected, ...)``, becomes
    ``__autograder_observe__(site, actual)``. Only the learner's value is computed and sent back
-   as plain data (:mod:`autograder.wire`); the expected value is never computed there.
+   as plain data (:mod:`autograder.grading.wire`); the expected value is never computed there.
 2. **Expect** (once per assignment, in a trusted process running the reference solution): the
    same cells are rewritten so that each check call records *all* its arguments, giving the
    expected values, tolerances and messages.
@@ -19,7 +19,7 @@ A submission that tampers with its own process can therefore only change the val
 reports; to pass, those values must be the right answers on the grader's inputs. Test cells
 must express every verdict through a check listed in :data:`CHECKS` (``tests/`` enforces it).
 
-Left out: running processes (see :mod:`autograder.worker` and :mod:`autograder.sandbox`) and
+Left out: running processes (see :mod:`autograder.grading.worker` and :mod:`autograder.grading.sandbox`) and
 the gradebook.
 """
 
@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import checks, training
+from ..checks import training
+from ..checks import values as checks
 from .wire import Opaque, WireError, decode
 
 __all__ = [

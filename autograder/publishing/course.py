@@ -50,7 +50,7 @@ def find_course(start: Path | None = None) -> Path:
             return folder
         if (folder / "course" / CONFIG_FILE).is_file():
             return folder / "course"
-    fallback = Path(__file__).resolve().parent.parent / "course"
+    fallback = Path(__file__).resolve().parents[2] / "course"
     if (fallback / CONFIG_FILE).is_file():
         return fallback
     raise CourseError(
@@ -136,7 +136,7 @@ def release(course: Course, assignment: str) -> Path:
     nbgrader's ``GenerateAssignment`` converter clears solutions and hidden tests, locks cells,
     computes checksums and records the assignment in the gradebook; the chapter's lesson is
     copied beside it (it has no solutions to hide). Both get the Colab set-up cell first
-    (:mod:`autograder.colab`).
+    (:mod:`autograder.publishing.colab`).
     """
     from nbgrader.converters import GenerateAssignment
 

@@ -15,7 +15,7 @@ open files, and the number of processes where the user is not root (root ignores
 Where the grader may create control groups (cgroup v1 ``pids`` and ``memory`` controllers
 writable, as for root on most Linux machines), the submission also gets a group of its own
 capping its processes and its total memory, forks included: a fork bomb stops at the cap.
-Wall-clock limits are the caller's business (:mod:`autograder.isolated` enforces them per cell
+Wall-clock limits are the caller's business (:mod:`autograder.grading.isolated` enforces them per cell
 and per notebook by killing the process group).
 
 Without bubblewrap (macOS, Colab, a machine without it) the command runs with the limits only,

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checks import _fail, _mismatch
+from .values import _fail, _mismatch
 
 __all__ = ["check_optimizer"]
 
@@ -105,7 +105,7 @@ def check_optimizer(
             (e.g. ``beta1=0.9, beta2=0.999`` for ``betas=(0.9, 0.999)``).
         device: where the parameters live (the gradients are drawn on the CPU).
         dtype: the parameters' dtype.
-        rtol, atol: override the defaults of :mod:`autograder.tolerances` for the updates.
+        rtol, atol: override the defaults of :mod:`autograder.checks.tolerances` for the updates.
         seed: seed of the initial values and gradients.
 
     Raises:

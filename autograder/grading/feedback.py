@@ -29,8 +29,8 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .course import Course
-from .grading import RESULTS_FILE
+from ..publishing.course import Course
+from .batch import RESULTS_FILE
 from .notebooks import (
     GradedCell,
     grade_cells,
@@ -41,7 +41,7 @@ from .notebooks import (
     strip_hidden_tests,
 )
 
-log = logging.getLogger("autograder.feedback")
+log = logging.getLogger("autograder.grading.feedback")
 
 
 def _cell_text(text: str) -> str:

@@ -28,8 +28,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from .checks import _fail, _mismatch, _shape
 from .gradients import SEED
+from .values import _fail, _mismatch, _shape
 
 __all__ = ["copy_parameters", "check_module"]
 
@@ -223,7 +223,7 @@ def check_module(
         dtype: the dtype both modules and floating-point inputs run in (None: keep theirs).
         check_grads: also compare the gradients of the inputs and parameters.
         output_names, input_names: names for the output and input tensors, in order.
-        rtol, atol: override the defaults of :mod:`autograder.tolerances`.
+        rtol, atol: override the defaults of :mod:`autograder.checks.tolerances`.
         seed: seed of the upstream gradient used for the backward pass.
 
     Raises:

@@ -2,10 +2,10 @@
 
 :func:`reference_observations` runs the source notebook (reference solutions) once per
 assignment in a worker process and keeps, for every test cell, what its checks expect.
-:func:`grade_notebook` runs a submission in a sandboxed worker (:mod:`autograder.sandbox`,
-:mod:`autograder.worker`): the learner's own cells as they are, every locked or test cell from
+:func:`grade_notebook` runs a submission in a sandboxed worker (:mod:`autograder.grading.sandbox`,
+:mod:`autograder.grading.worker`): the learner's own cells as they are, every locked or test cell from
 the source (a submission cannot edit, delete, reorder or re-point a test), test cells rewritten
-to only *observe* (:mod:`autograder.verdicts`). The grader then judges each test cell in this
+to only *observe* (:mod:`autograder.grading.verdicts`). The grader then judges each test cell in this
 process and returns the executed notebook, per-cell results and a status.
 
 Limits enforced here: a wall-clock limit per cell and per notebook (the worker's process group
@@ -34,7 +34,8 @@ import nbformat
 from .sandbox import Limits, Sandbox, kill_group
 from .verdicts import decides_in_process, judge_cell, rewrite_for_learner, rewrite_for_reference
 
-PACKAGE = Path(__file__).resolve().parent
+# The autograder package (its parent folder goes on the worker's PYTHONPATH).
+PACKAGE = Path(__file__).resolve().parents[1]
 MAX_REPLY = 64 << 20  # bytes one cell's answer may take
 
 
@@ -56,7 +57,7 @@ def is_test_cell(cell) -> bool:
 
 
 class WorkerProcess:
-    """One ``python -m autograder.worker``: send a cell, wait for its answer (with a deadline)."""
+    """One ``python -m autograder.grading.worker``: send a cell, wait for its answer (with a deadline)."""
 
     def __init__(self, sandbox: Sandbox, env: dict[str, str] | None = None) -> None:
         base = {
@@ -76,7 +77,7 @@ class WorkerProcess:
         # over the cores and a notebook takes several times longer.
         base.setdefault("OMP_NUM_THREADS", "1")
         self.proc = sandbox.popen(
-            [sys.executable, "-m", "autograder.worker"],
+            [sys.executable, "-m", "autograder.grading.worker"],
             env={**base, **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -243,7 +244,9 @@ def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> dict[
     import hashlib
 
     data = Path(source_path).read_bytes()
-    digest = hashlib.sha256(data + PACKAGE.joinpath("verdicts.py").read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        data + PACKAGE.joinpath("grading", "verdicts.py").read_bytes()
+    ).hexdigest()[:16]
     cache = (
         Path(cache_dir) / f"{Path(source_path).parent.name}-{Path(source_path).stem}-{digest}.json"
     )

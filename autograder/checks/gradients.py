@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from .checks import _fail, _mismatch, _value_hint
+from .values import _fail, _mismatch, _value_hint
 
 __all__ = ["gradcheck", "check_backward"]
 
@@ -267,7 +267,7 @@ def check_backward(
             default a fixed random tensor shaped like the output.
         names: how the messages call the inputs (default: the parameter names of ``fn``).
         wrt: the input positions whose gradients the learner returns.
-        rtol, atol: override the float64 defaults of :mod:`autograder.tolerances`.
+        rtol, atol: override the float64 defaults of :mod:`autograder.checks.tolerances`.
         seed: seed of the default ``grad_out``.
 
     Raises:

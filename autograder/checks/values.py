@@ -6,7 +6,7 @@ where it can, a likely cause. Messages describe the *result* only: they never pr
 inputs, so a hidden test's data stays hidden.
 
 All comparisons happen on the CPU (results may come from a GPU), with the tolerances of
-:mod:`autograder.tolerances`. ``compare`` prints a one-line comparison for lessons instead of
+:mod:`autograder.checks.tolerances`. ``compare`` prints a one-line comparison for lessons instead of
 raising.
 
 Values may be tensors (any device, with or without ``requires_grad``), NumPy arrays, Python
@@ -430,7 +430,7 @@ def assert_close(
     Args:
         actual: the learner's result (tensor, array, number or nested list; any device).
         expected: the reference result.
-        rtol, atol: override the defaults of :func:`autograder.tolerances.tolerance_for`.
+        rtol, atol: override the defaults of :func:`autograder.checks.tolerances.tolerance_for`.
         name: how the message calls the value, e.g. ``"softmax(x)"`` or ``"grad_W"``.
         check_dtype: whether a different dtype is a failure (checked only when both values
             are tensors or arrays: a Python number has no dtype).

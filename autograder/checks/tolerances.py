@@ -18,7 +18,7 @@ float32 computation by about 1e-3 relative. When a value compared came from a CU
 TF32 is allowed, float32 comparisons use :data:`TF32` instead, so a correct answer passes on a
 GPU as it does on the CPU. float64 is never computed in TF32.
 
-Finite-difference gradient checks (:mod:`autograder.gradients`) have their own, looser
+Finite-difference gradient checks (:mod:`autograder.checks.gradients`) have their own, looser
 defaults (those of ``torch.autograd.gradcheck``): a central difference is only accurate to
 about ``eps**2``.
 

@@ -1,19 +1,19 @@
 """Assemble the book's chapter pages from the course, build the book, publish the student branch.
 
-``python -m autograder.book build`` (what ``make book`` runs):
+``python -m autograder.publishing.book build`` (what ``make book`` runs):
 
 1. For every chapter ``course/source/NN_topic/``, writes ``book/chapters/NN_topic/``:
    ``lesson.ipynb`` as written, and ``exercises.ipynb`` in its **student form**, made by
    nbgrader's own ``generate_assignment`` in a scratch course (so the instructor's gradebook and
    release folder are untouched). The book never sees solutions or hidden tests. Both get the
-   Colab set-up cell (:mod:`autograder.colab`) as their first cell.
+   Colab set-up cell (:mod:`autograder.publishing.colab`) as their first cell.
 2. Runs ``jupyter-book build book/ -W -n --keep-going``: warnings are errors, lessons execute
    through the jupyter-cache (a rebuild with nothing changed executes nothing).
 
 Files are rewritten only when their content changes, so Sphinx's own incremental build and the
 execution cache both stay warm.
 
-``python -m autograder.book publish DIR`` writes the tree of the **student branch** into
+``python -m autograder.publishing.book publish DIR`` writes the tree of the **student branch** into
 ``DIR``: the repository's files without the instructor's ones (:data:`NOT_PUBLISHED`: sources
 with solutions and hidden tests, the test suite), plus the generated ``book/chapters/``. The
 launch buttons (Colab, Binder, JupyterHub) point to ``book/chapters/...`` on that branch
@@ -41,7 +41,7 @@ import nbformat
 
 from . import colab
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "course"
 SOURCE = COURSE / "source"
 BOOK = ROOT / "book"
@@ -227,7 +227,7 @@ def binder_requirements(root: Path = ROOT) -> str:
         if line and canonicalize_name(Requirement(line).name) in names:
             pins.append(line)
     return (
-        "# Binder (repo2docker) for the student branch; written by `python -m autograder.book\n"
+        "# Binder (repo2docker) for the student branch; written by `python -m autograder.publishing.book\n"
         "# publish` from requirements.txt. torch comes from its CPU index: the default wheel\n"
         "# pulls several GB of CUDA libraries.\n"
         "--extra-index-url https://download.pytorch.org/whl/cpu\n" + "\n".join(pins) + "\n"
@@ -242,7 +242,7 @@ python -m pip install --no-deps .
 
 STUDENT_README = """# From Neurons to Large Models: the notebooks for learners
 
-This branch is **generated** from the course's main branch by `python -m autograder.book publish`
+This branch is **generated** from the course's main branch by `python -m autograder.publishing.book publish`
 (do not edit it: the next publish replaces it). It holds what learners open:
 
 - `book/chapters/NN_topic/lesson.ipynb`: each chapter's lesson;
@@ -319,13 +319,13 @@ def publish(dest: Path, root: Path = ROOT) -> list[Path]:
     put(".binder/requirements.txt", binder_requirements(root).encode())
     put(".binder/runtime.txt", b"python-3.11\n")
     put(".binder/postBuild", BINDER_POSTBUILD.encode(), 0o755)
-    put(PUBLISH_MARKER, b"written by python -m autograder.book publish\n")
+    put(PUBLISH_MARKER, b"written by python -m autograder.publishing.book publish\n")
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m autograder.book", description=__doc__.split("\n")[0]
+        prog="python -m autograder.publishing.book", description=__doc__.split("\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare", help="write book/chapters from course/source")

@@ -2,7 +2,7 @@
 
 For the benchmark (``bench/run.py``)::
 
-    from autograder.throughput import compare_with_nbgrader
+    from autograder.grading.throughput import compare_with_nbgrader
 
     c = compare_with_nbgrader(Path("course"), "01_autograd", Path("/tmp/bench"), students=20, jobs=2)
     c.ours_per_minute, c.nbgrader_per_minute, c.ratio, c.same_scores, c.ours.results[0].seconds
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, release
+from ..publishing.course import Course, release
+from .batch import GradingRun, grade
 from .gradebook import open_gradebook
-from .grading import GradingRun, grade
 from .notebooks import fill_answers, solution_cells
 
 

@@ -3,14 +3,14 @@
 :func:`find_submissions` lists ``DIR/<student>/ASSIGNMENT/<notebook>.ipynb`` for every notebook
 the gradebook knows for the assignment (a missing one is listed too, with no path: lessons and
 other notebooks in the folder are never executed). :func:`sanitize` reads a submission
-(:func:`autograder.notebooks.read_submission` says why an unreadable one cannot be graded) and
+(:func:`autograder.grading.notebooks.read_submission` says why an unreadable one cannot be graded) and
 runs nbgrader's sanitizing preprocessors on it: ``ClearOutput``, ``DeduplicateIds``,
 ``OverwriteKernelspec``, ``OverwriteCells`` (locked and test cells come back from the source,
 hidden tests included, and points from the gradebook) and ``CheckCellMetadata``; a notebook
 whose grade cells are gone cannot be graded. :func:`copy_files` copies the files that go beside
 a notebook (regular files only: a symlink could point at the course's sources).
 
-Left out: executing (:mod:`autograder.execution`) and recording (:mod:`autograder.grading`).
+Left out: executing (:mod:`autograder.grading.execution`) and recording (:mod:`autograder.grading.batch`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course
+from ..publishing.course import Course
 from .notebooks import (
     NotGradable,
     grade_ids,
@@ -174,7 +174,7 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
         ) from exc
     missing = sorted(set(expected) - set(grade_ids(nb)))
     if missing:
-        # The grader runs every test of the source anyway (autograder.isolated puts them back).
+        # The grader runs every test of the source anyway (autograder.grading.isolated puts them back).
         notes.append(f"missing test cells were put back: {', '.join(missing)}")
     # What the sanitizer put back (restoring a hidden test is routine, not an edit).
     visible = strip_hidden_tests(nbformat.from_dict(nb))

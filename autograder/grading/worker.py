@@ -1,6 +1,6 @@
 """The process that runs a learner's notebook cells for the grader (inside the sandbox).
 
-``python -m autograder.worker`` reads one JSON request per line on stdin and answers one JSON
+``python -m autograder.grading.worker`` reads one JSON request per line on stdin and answers one JSON
 line per request on the stream it was started with as stdout; the learner's code never sees
 that stream as its stdout (file descriptors 1 and 2 are pointed at a capture file, and
 ``print`` goes to IPython's capture), so stray output cannot garble the protocol by accident.
@@ -11,8 +11,8 @@ counts against the start-up allowance, not against the first cell's time limit. 
 - ``{"op": "run", "source": ..., "observe": bool}``: run one cell with IPython (magics work,
   as in a kernel) and answer ``{"outputs": [nbformat outputs], "observations": [...],
   "error": {"ename", "evalue"} | null}``. Observations are what ``__autograder_observe__(site,
-  value)`` saw during the cell, encoded by :mod:`autograder.wire`: the grader's rewritten test
-  cells call it in place of the checks (see :mod:`autograder.verdicts`).
+  value)`` saw during the cell, encoded by :mod:`autograder.grading.wire`: the grader's rewritten test
+  cells call it in place of the checks (see :mod:`autograder.grading.verdicts`).
 - ``{"op": "exit"}``.
 
 Nothing here decides a grade: the answers are plain data that the grader judges in its own
@@ -56,12 +56,12 @@ def main() -> int:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from autograder.wire import encode
+    from autograder.grading.wire import encode
 
     # Warm up before the first cell, outside its time limit: the course's notebooks all import
     # torch and the checks, and a slow import is not the learner's doing.
     try:
-        import autograder.checks  # noqa: F401  (imports torch)
+        import autograder.checks.values  # noqa: F401  (imports torch)
     except Exception:  # noqa: BLE001 - a notebook without torch can still be graded
         pass
     shell = InteractiveShell.instance()

@@ -8,10 +8,10 @@ strategy only installs what is missing or too old) and never downloads a second,
 
 The repository URL and the branch learners install from are configured in one place,
 ``repository:`` of ``book/_config.yml`` (the launch buttons read the same keys), and read by
-:func:`repository`. The branch is the published student branch (see ``python -m autograder.book
+:func:`repository`. The branch is the published student branch (see ``python -m autograder.publishing.book
 publish``), so a learner installs the package that matches the notebooks they opened.
 
-Used by ``python -m autograder.book`` for the book's lesson and exercise pages, and meant for
+Used by ``python -m autograder.publishing.book`` for the book's lesson and exercise pages, and meant for
 the ``autograder release`` command: :func:`insert_setup_cell` (on a notebook) or
 :func:`add_setup_cell` (on a file). Inserting is idempotent: an existing set-up cell (found by
 its id, :data:`CELL_ID`) is replaced, so a changed URL reaches every notebook.
@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "book" / "_config.yml"
 #: The cell's id in every notebook (nbformat 4.5 cell ids); how the cell is found again.
 CELL_ID = "colab-setup"

@@ -8,7 +8,7 @@ The kernel is shut down at once rather than politely (nbclient's ``shutdown_kern
 second per notebook.
 
 Left out: grading. The instructor's grader does not run submissions in a kernel at all: see
-:mod:`autograder.isolated` (a sandboxed worker process, verdicts decided by the grader).
+:mod:`autograder.grading.isolated` (a sandboxed worker process, verdicts decided by the grader).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@
 - :func:`error_message` is the one-line form of an error output (type and message, no
   traceback, so no test source is ever quoted).
 
-Left out: executing notebooks (:mod:`autograder.execution`) and rendering (:mod:`autograder.feedback`).
+Left out: executing notebooks (:mod:`autograder.grading.execution`) and rendering (:mod:`autograder.grading.feedback`).
 """
 
 from __future__ import annotations

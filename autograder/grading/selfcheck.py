@@ -4,9 +4,9 @@
 kernel started in the notebook's folder, with every hidden-test region removed, so it behaves
 the same on the student version and on the instructor's source. Hidden-test cells are listed
 as "checked by the grader" and count neither way. The verdicts follow the grading rule of
-:func:`autograder.notebooks.grade_cells` (an error fails a test; stderr does not).
+:func:`autograder.grading.notebooks.grade_cells` (an error fails a test; stderr does not).
 
-Left out: grading itself (no gradebook, no hidden tests): see :mod:`autograder.grading`.
+Left out: grading itself (no gradebook, no hidden tests): see :mod:`autograder.grading.batch`.
 """
 
 from __future__ import annotations
