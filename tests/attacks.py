@@ -34,6 +34,9 @@ class Attack:
     status: str  # the status the CSV must show
     score: str  # "honest" (<= the wrong-softmax score), "zero", or "full"
     message: str = ""  # a phrase the CSV message must contain (status failed/timeout)
+    # The honest submission this attack is measured against, when it is not the wrong softmax
+    # (an attack on another exercise compares with that exercise answered wrongly).
+    honest: Callable[[nbformat.NotebookNode, nbformat.NotebookNode], bytes] | None = None
 
 
 def solved(source, release):
@@ -47,6 +50,63 @@ def wrong_softmax(source, release):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "softmax":
             cell.source = WRONG_SOFTMAX
     return nb
+
+
+def with_solution(grade_id: str, code: str) -> Callable:
+    """The wrong-softmax submission with the solution cell ``grade_id`` replaced by ``code``."""
+
+    def build(source, release) -> bytes:
+        nb = wrong_softmax(source, release)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                cell.source = code
+        return _dump(nb)
+
+    return build
+
+
+# Answers the learner's process could find if test cells computed them there (issue 10): the
+# expected value in the test cell's globals or on the call stack, and the reference gradients
+# that autograd leaves in ``.grad`` of the very tensors the learner's function is given.
+STEAL_SOFTMAX = """\
+import sys
+
+
+def softmax(x, dim=-1):
+    # Look for the expected answer in every caller's frame: a tensor like x whose rows sum to 1.
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
+            if (
+                isinstance(value, torch.Tensor)
+                and value is not x
+                and value.shape == x.shape
+                and value.dtype == x.dtype
+                and value.is_floating_point()
+                and torch.allclose(value.sum(dim=dim), torch.ones((), dtype=x.dtype))
+            ):
+                return value.clone()
+        frame = frame.f_back
+    return x
+"""
+STEAL_GRADIENTS = """\
+import sys
+
+
+def linear_backward(x, W, b, grad_out):
+    # The reference's own backward pass left its gradients on the inputs (or the caller's).
+    found = [t.grad for t in (x, W, b)]
+    if any(g is None for g in found):
+        names = sys._getframe(1).f_globals
+        found = [getattr(names.get(n), "grad", None) for n in ("x", "W", "b")]
+    if all(g is not None for g in found) and [g.shape for g in found] == [x.shape, W.shape, b.shape]:
+        return tuple(g.clone() for g in found)
+    return torch.zeros_like(x), torch.zeros_like(W), torch.zeros_like(b)
+"""
+ZERO_GRADIENTS = """\
+def linear_backward(x, W, b, grad_out):
+    return torch.zeros_like(x), torch.zeros_like(W), torch.zeros_like(b)
+"""
 
 
 def _dump(nb) -> bytes:
@@ -261,6 +321,20 @@ ATTACKS: list[Attack] = [
         ),
         "graded",
         "honest",
+    ),
+    # --- reading the answer in the learner's own process ------------------------------------
+    Attack(
+        "steal_expected_from_the_caller",
+        with_solution("softmax", STEAL_SOFTMAX),
+        "graded",
+        "honest",
+    ),
+    Attack(
+        "steal_reference_gradients",
+        with_solution("linear_backward", STEAL_GRADIENTS),
+        "graded",
+        "honest",
+        honest=with_solution("linear_backward", ZERO_GRADIENTS),
     ),
     # --- tampering with the checks ----------------------------------------------------------
     *(Attack(name, with_cell(code), "graded", "honest") for name, code in TAMPERING.items()),

@@ -99,6 +99,8 @@ def batch(tmp_path_factory):
             b"@REPO@", str(ROOT).encode()
         )
         submit(subs, f"attack_{attack.name}", data)
+        if attack.honest is not None:
+            submit(subs, f"honest_for_{attack.name}", attack.honest(source, released))
     run = grade_batch(course, subs, root / "grades.csv")
     return {
         "course": course,
@@ -125,7 +127,8 @@ def test_honest_students_get_their_honest_scores(batch):
 def test_attack_earns_nothing_it_did_not_earn_honestly(batch, attack):
     rows = batch["rows"]
     row = rows[f"attack_{attack.name}"]
-    honest = float(rows["honest_wrong_softmax"]["score"])
+    baseline = f"honest_for_{attack.name}" if attack.honest else "honest_wrong_softmax"
+    honest = float(rows[baseline]["score"])
     assert row["status"] == attack.status, row
     score = float(row["score"]) if row["score"] else 0.0
     if attack.score == "zero":

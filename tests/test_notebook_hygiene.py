@@ -13,7 +13,12 @@ import json
 import nbformat
 import pytest
 
-from autograder.grading.verdicts import CHECKS, check_calls, in_process_verdicts
+from autograder.grading.verdicts import (
+    CHECKS,
+    check_calls,
+    in_process_verdicts,
+    is_reference_only,
+)
 from tests.conftest import CHAPTERS, SOURCE
 
 NOTEBOOKS = sorted(SOURCE.rglob("*.ipynb"))
@@ -174,3 +179,122 @@ def test_messages_of_hidden_tests_do_not_quote_their_source(path):
                     if line in node.value
                 ]
     assert not quoted, "\n".join(quoted)
+
+
+def _names(nodes, ctx) -> set[str]:
+    return {
+        n.id
+        for node in nodes
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)
+    }
+
+
+def reference_leaks(source: str) -> list[str]:
+    """What a test cell leaves in the learner's process that only the expected side needs.
+
+    The grader deletes ``with reference_only():`` blocks from the learner's run and evaluates
+    only each check's first argument there (CONTRIBUTING.md). So:
+
+    - a name that a check's other arguments use, assigned outside a block, must also be used on
+      the learner's side; otherwise it only computes an expected value, in the learner's
+      process, and belongs in a block (``name=`` and ``hint=`` are messages, not answers);
+    - an expected argument must not read ``.grad`` of a tensor the learner's side also uses:
+      the reference's backward pass left its answer on the learner's own input;
+    - a name assigned only inside a block must not be used on the learner's side, which never
+      defines it.
+    """
+    tree = ast.parse(source)
+    blocks = [n for n in ast.walk(tree) if is_reference_only(n)]
+    in_block = {id(n) for b in blocks for n in ast.walk(b)}
+    expected_args = [
+        arg
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and _called(call) in CHECKS and id(call) not in in_block
+        for arg in [
+            *call.args[1:],
+            *(k.value for k in call.keywords if k.arg not in ("name", "hint")),
+        ]
+    ]
+    in_expected = {id(n) for a in expected_args for n in ast.walk(a)}
+    everything = list(ast.walk(tree))
+    learner = [n for n in everything if id(n) not in in_block and id(n) not in in_expected]
+    learner_loads = {
+        n.id for n in learner if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    learner_stores = {
+        n.id for n in learner if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
+    }
+    learner_stores |= {n.name for n in learner if isinstance(n, ast.FunctionDef | ast.ClassDef)} | {
+        a.arg for n in learner if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs
+    }
+    learner_stores |= {
+        (a.asname or a.name).split(".")[0]
+        for n in learner
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
+    block_stores = _names(blocks, ast.Store | ast.Del)
+    problems = []
+    for name in sorted(_names(expected_args, ast.Load) & learner_stores - learner_loads):
+        problems.append(
+            f"`{name}` only feeds a check's expected side but is computed in the learner's "
+            "process: compute it inside `with reference_only():`"
+        )
+    for arg in expected_args:
+        for node in ast.walk(arg):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "grad"
+                and isinstance(node.value, ast.Name)
+                and node.value.id in learner_loads
+                and node.value.id not in block_stores
+            ):
+                problems.append(
+                    f"line {node.lineno}: the expected `{node.value.id}.grad` lives on a tensor "
+                    "the learner's code also receives: give the reference its own copy inside "
+                    "`with reference_only():`"
+                )
+    for name in sorted(block_stores & learner_loads - learner_stores):
+        problems.append(
+            f"`{name}` is assigned only inside `with reference_only():`, which the learner's "
+            "run skips, but the learner's side uses it"
+        )
+    return problems
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.parent.name)
+def test_expected_values_exist_only_in_the_reference_run(path):
+    """Expected values, held-out labels and reference gradients are computed inside
+    ``with reference_only():`` blocks (or inline in a check's expected argument), so that a
+    learner's function cannot read them from its globals, the call stack or its inputs."""
+    nb = nbformat.read(path, as_version=4)
+    problems = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            problems += [f"{meta['grade_id']}: {p}" for p in reference_leaks(cell.source)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "source, leaks",
+    [
+        ("x = f()\ny = g(x)\nassert_close(h(x), y)", ["`y` only feeds"]),
+        ("x = f()\nwith reference_only():\n    y = g(x)\nassert_close(h(x), y)", []),
+        ("x = f()\nassert_close(h(x), g(x))", []),
+        ("x = f()\n(x * 2).sum().backward()\nassert_close(h(x), x.grad)", ["x.grad"]),
+        (
+            "x = f()\nwith reference_only():\n    r = x.clone()\n    r.sum().backward()\n"
+            "assert_close(h(x), r.grad)",
+            [],
+        ),
+        ("with reference_only():\n    y = g()\nprint(y)\nassert_close(h(), y)", ["only inside"]),
+        ("for a, b in [(h(1), g(1))]:\n    assert_close(a, b)", ["`b` only feeds"]),
+    ],
+)
+def test_the_reference_leak_rule_finds_what_it_should(source, leaks):
+    found = reference_leaks(source)
+    assert len(found) == len(leaks), found
+    for problem, phrase in zip(found, leaks, strict=True):
+        assert phrase in problem, problem

@@ -8,6 +8,9 @@ Here the tests are split in two:
    rewritten so that every check call, ``assert_close(actual, expected, ...)``, becomes
    ``__autograder_observe__(site, actual)``. Only the learner's value is computed and sent back
    as plain data (:mod:`autograder.grading.wire`); the expected value is never computed there.
+   Blocks written ``with reference_only():`` (what only feeds a check's expected side: expected
+   tensors, held-out labels, reference gradients) are deleted, so that no answer exists in the
+   learner's process for its code to read (globals, the call stack, a ``.grad`` on its inputs).
 2. **Expect** (once per assignment, in a trusted process running the reference solution): the
    same cells are rewritten so that each check call records *all* its arguments, giving the
    expected values, tolerances and messages.
@@ -45,9 +48,13 @@ __all__ = [
     "judge_cell",
     "check_calls",
     "decides_in_process",
+    "is_reference_only",
 ]
 
 OBSERVE = "__autograder_observe__"
+#: The context manager that marks what only feeds a check's expected side
+#: (:mod:`autograder.checks.contract`); the learner's rewrite deletes its blocks.
+REFERENCE_ONLY = "reference_only"
 
 # CPython 3.11 can fail AST conversions made by several threads at once ("SystemError: AST
 # constructor recursion depth mismatch"); the grader judges submissions in threads, so every
@@ -94,9 +101,31 @@ def _check_calls(source: str) -> tuple[str, ...]:
     )
 
 
+def is_reference_only(node: ast.AST) -> bool:
+    """Whether ``node`` is a ``with reference_only():`` block (any other items alongside)."""
+    if not isinstance(node, ast.With | ast.AsyncWith):
+        return False
+    for item in node.items:
+        call = item.context_expr
+        if isinstance(call, ast.Call):
+            func = call.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name == REFERENCE_ONLY:
+                return True
+    return False
+
+
 class _Rewriter(ast.NodeTransformer):
     def __init__(self, reference: bool) -> None:
         self.reference = reference
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        if not self.reference and is_reference_only(node):
+            # The learner's run never computes what only the expected side needs.
+            return ast.copy_location(ast.Pass(), node)
+        return self.generic_visit(node)
+
+    visit_AsyncWith = visit_With
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         name = _check_name(node)
@@ -146,7 +175,8 @@ def _rewrite_unlocked(source: str, reference: bool) -> str:
 
 
 def rewrite_for_learner(source: str) -> str:
-    """The test cell as it runs in the learner's process: checks become observations."""
+    """The test cell as it runs in the learner's process: checks become observations, and
+    ``with reference_only():`` blocks are deleted (expected values never exist there)."""
     return _rewrite(source, reference=False)
 
 
