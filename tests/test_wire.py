@@ -75,3 +75,28 @@ def test_objects_are_opaque_never_executed():
 def test_forged_messages_are_refused(forged):
     with pytest.raises(WireError):
         decode(forged)
+
+
+def test_a_tokenizers_vocabulary_and_merges_travel_as_they_are():
+    vocab = {0: b"\x00", 256: b"<|endoftext|>", 257: b" t", 300: bytes(range(200, 256))}
+    merges = [(b" ", b"t"), (b"\xe2", b"\x82")]
+    assert roundtrip(vocab) == vocab and roundtrip(merges) == merges
+    assert roundtrip(bytearray(b"abc")) == b"abc"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"__bytes__": "not base64!"},
+        {"__intdict__": [["1", 2]]},
+        {"__intdict__": [[1]]},
+        {"__intdict__": "x"},
+    ],
+)
+def test_forged_bytes_and_integer_dicts_are_refused(forged):
+    with pytest.raises(WireError):
+        decode(forged)
+
+
+def test_dicts_with_mixed_keys_stay_opaque():
+    assert isinstance(roundtrip({1: "a", "b": 2}), Opaque)

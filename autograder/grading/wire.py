@@ -1,7 +1,8 @@
 """Plain-data encoding of values that cross from a learner's process to the grader.
 
 The grader never unpickles anything a submission produced. Values are encoded as JSON: numbers,
-strings, booleans, None, lists, tuples and string-keyed dicts, torch dtypes by name, and tensors /
+strings, bytes, booleans, None, lists, tuples, dicts with string or integer keys (a tokenizer's
+vocabulary), torch dtypes by name, and tensors /
 NumPy arrays as dtype + shape + base64 bytes. Decoding validates every field (dtype from an allowlist, sizes that
 add up, bounded nesting), so a forged message can at worst carry wrong values, never code.
 
@@ -44,6 +45,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
         return {"__object__": "too deeply nested"}
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, float):
         if math.isfinite(value):
             return value
@@ -74,6 +77,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
         return [encode(v, _depth + 1) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"__dict__": {k: encode(v, _depth + 1) for k, v in value.items()}}
+    if isinstance(value, dict) and all(type(k) is int for k in value):
+        return {"__intdict__": [[k, encode(v, _depth + 1)] for k, v in value.items()]}
     return {"__object__": type(value).__name__}
 
 
@@ -121,6 +126,18 @@ def decode(data: Any, _depth: int = 0) -> Any:
         return tuple(decode(v, _depth + 1) for v in body)
     if tag == "__dict__" and isinstance(body, dict):
         return {str(k): decode(v, _depth + 1) for k, v in body.items()}
+    if tag == "__bytes__" and isinstance(body, str):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (ValueError, TypeError) as exc:
+            raise WireError("bad bytes") from exc
+    if tag == "__intdict__" and isinstance(body, list):
+        out = {}
+        for item in body:
+            if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is int):
+                raise WireError("bad integer-keyed dict")
+            out[item[0]] = decode(item[1], _depth + 1)
+        return out
     if tag == "__dtype__" and isinstance(body, str):
         if body not in _DTYPES and body != "bfloat16":
             raise WireError("bad dtype")
