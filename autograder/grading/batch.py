@@ -49,7 +49,7 @@ from .gradebook import (
     record_graded,
     record_missing,
 )
-from .isolated import PACKAGE, cached_reference, grade_notebook
+from .isolated import PACKAGE, cached_reference, grade_notebook, notebook_budget
 from .notebooks import GradedCell, NotGradable, nbgrader_meta
 from .sandbox import Limits, Sandbox, kill_group, sandbox_warning
 from .submissions import Submission, copy_files, find_submissions, sanitize
@@ -216,8 +216,10 @@ class _Grader:
         run.mkdir()
         copy_files(sub.folder, run)
         copy_files(self.source, run)
-        code_cells = sum(c.cell_type == "code" for c in nb.cells)
-        budget = self.notebook_timeout or self.timeout * (code_cells + 1) + STARTUP_ALLOWANCE
+        # From the source's cells, never the submission's: extra cells cannot stretch it.
+        budget = self.notebook_timeout or (
+            notebook_budget(self.sources[sub.notebook], self.timeout) + STARTUP_ALLOWANCE
+        )
         sandbox = Sandbox(
             workdir=run,
             hide=self.hide,

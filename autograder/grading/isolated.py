@@ -51,6 +51,34 @@ def _meta(cell) -> dict[str, Any]:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+def time_limit(cell) -> float | None:
+    """A cell's own wall-clock limit in seconds, from its ``autograder.time_limit`` metadata.
+
+    Training exercises carry their time budget here: the grader's clock enforces it, so no value
+    the learner's process reports (a measured duration) decides the points. Only the source
+    notebook's metadata counts (:func:`_sources_to_run` drops what a submission wrote).
+    """
+    value = (cell.get("metadata", {}).get("autograder") or {}).get("time_limit")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return float(value)
+
+
+#: Seconds allowed, in all, for cells a learner added to the notebook: a fixed allowance, so
+#: that extra cells cannot stretch the notebook's time budget.
+LEARNER_CELLS_ALLOWANCE = 60.0
+
+
+def notebook_budget(source_nb, cell_timeout: float) -> float:
+    """The wall-clock budget of one notebook, from the *source* notebook's cells: each code
+    cell's own limit (its ``time_limit`` or ``cell_timeout``), plus a fixed allowance for the
+    learner's extra cells."""
+    return (
+        sum(time_limit(c) or cell_timeout for c in source_nb.cells if c.cell_type == "code")
+        + LEARNER_CELLS_ALLOWANCE
+    )
+
+
 def is_test_cell(cell) -> bool:
     meta = _meta(cell)
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
@@ -192,10 +220,16 @@ def _sources_to_run(source_nb, submission_nb) -> list[tuple[Any, str | None]]:
             seen.add(gid)
             learner = copy.deepcopy(cell)
             learner.metadata["nbgrader"] = copy.deepcopy(source_cells[gid].metadata["nbgrader"])
+            learner.metadata.pop("autograder", None)  # time limits: the source's, not the learner's
+            if "autograder" in source_cells[gid].metadata:
+                learner.metadata["autograder"] = copy.deepcopy(
+                    source_cells[gid].metadata["autograder"]
+                )
             out.append(learner)
         elif cell.get("cell_type") in ("code", "markdown", "raw"):
             learner = copy.deepcopy(cell)
             learner.metadata.pop("nbgrader", None)  # an unknown or edited grade id grades nothing
+            learner.metadata.pop("autograder", None)  # nor can it give itself a time limit
             out.append(learner)
     # Put back locked/test cells the submission dropped, after their source predecessor.
     order = [_meta(c).get("grade_id") for c in source_nb.cells]
@@ -299,14 +333,20 @@ def grade_notebook(
                     results[test_id] = _fail(cell, reason)
                 continue
             code = rewrite_for_learner(cell.source) if test_id else cell.source
+            own = time_limit(cell)
+            limit = own or cell_timeout
             try:
                 left = deadline - time.monotonic()
-                reply = worker.run(code, min(cell_timeout, max(left, 0.1)))
+                reply = worker.run(code, min(limit, max(left, 0.1)))
             except CellTimeout:
                 status = "timeout"
-                which = "notebook" if deadline - time.monotonic() <= 0 else "cell"
-                limit = notebook_timeout if which == "notebook" else cell_timeout
-                reason = f"a cell ran past the {which} time limit of {limit:g} s"
+                if deadline - time.monotonic() <= 0:
+                    reason = f"a cell ran past the notebook time limit of {notebook_timeout:g} s"
+                elif own:
+                    which = f"test {test_id}" if test_id else "a cell"
+                    reason = f"{which} ran past its time budget of {own:g} s (the grader's clock)"
+                else:
+                    reason = f"a cell ran past the cell time limit of {cell_timeout:g} s"
             except WorkerDied as exc:
                 status, reason = "failed", str(exc)
             if status != "graded":
