@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 PARTS = {
     "checks": {"values", "tolerances", "gradients", "modules", "optim", "training", "contract"},
     "grading": {
+        "atomic",
         "batch",
         "execution",
         "feedback",

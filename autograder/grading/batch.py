@@ -42,6 +42,7 @@ from typing import Any
 import nbformat
 
 from ..publishing.course import Course
+from .atomic import atomic_open, write_text_atomic
 from .gradebook import (
     assignment_cells,
     open_gradebook,
@@ -321,13 +322,13 @@ def _update_results_file(dest: Path, result: SubmissionResult) -> None:
         "graded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     data.update(student=result.student, assignment=result.assignment)
-    path.write_text(json.dumps(data, indent=1))
+    write_text_atomic(path, json.dumps(data, indent=1))
 
 
 def write_csv(results: list[SubmissionResult], out: Path) -> Path:
     """One row per student and notebook, columns :data:`CSV_COLUMNS`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(out, newline="", encoding="utf-8") as fh:  # a crash keeps the old CSV
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for result in sorted(results, key=lambda r: (r.student, r.notebook)):

@@ -30,6 +30,7 @@ from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..publishing.course import Course
+from .atomic import write_text_atomic
 from .batch import RESULTS_FILE
 from .notebooks import (
     GradedCell,
@@ -155,13 +156,14 @@ def generate_feedback(course: Course, assignment: str, student: str = "*") -> li
             page = feedback / name / assignment / f"{nb}.html"
             if entry.get("score") is None or not page.exists():  # not graded this time
                 page.parent.mkdir(parents=True, exist_ok=True)
-                page.write_text(
+                write_text_atomic(
+                    page,
                     _failure_page(
                         name,
                         assignment,
                         nb,
                         entry.get("status", "failed"),
                         entry.get("message", ""),
-                    )
+                    ),
                 )
     return sorted(feedback.glob(f"{student}/{assignment}/*.html"))

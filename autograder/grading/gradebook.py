@@ -31,6 +31,7 @@ from nbgrader.plugins import ExportPlugin
 from sqlalchemy.exc import SAWarning
 
 from ..publishing.course import Course, CourseError
+from .atomic import atomic_open
 from .notebooks import GradedCell
 
 EXPORT_COLUMNS = [
@@ -148,7 +149,7 @@ class LmsCsvExport(ExportPlugin):
         students = {str(s) for s in self.student}
         assignments = {str(a) for a in self.assignment}
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
-        with open(dest, "w", newline="", encoding="utf-8") as fh:
+        with atomic_open(dest, newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS)
             writer.writeheader()
             for assignment in gradebook.assignments:
