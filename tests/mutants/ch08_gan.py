@@ -104,12 +104,12 @@ MUTANTS = [
         code=_edit("gradient_penalty", ("grad.flatten(1).norm(dim=1)", "grad.norm(dim=1)")),
     ),
     Mutant(
-        name="gp_requires_grad_on_non_leaf",
+        name="gp_x_hat_without_requires_grad",
         cell="gradient_penalty",
-        fails=["hidden_gradient_penalty_generator_sample"],
+        fails=["test_gradient_penalty", "hidden_gradient_penalty_generator_sample"],
         code=_edit(
             "gradient_penalty",
-            (X_HAT, "x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)"),
+            (X_HAT, "x_hat = (eps * real + (1 - eps) * fake).detach()"),
         ),
     ),
     Mutant(
