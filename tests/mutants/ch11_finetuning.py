@@ -35,8 +35,8 @@ MUTANTS = [
                 "nn.init.zeros_(self.lora_A)",
             ),
             (
-                "self.lora_B = nn.Parameter(torch.zeros(",
-                "self.lora_B = nn.Parameter(torch.randn(",
+                "torch.zeros(base.out_features, r,",
+                "torch.randn(base.out_features, r,",
             ),
         ),
     ),
