@@ -235,8 +235,20 @@ def reference_leaks(source: str) -> list[str]:
         for a in n.names
     }
     block_stores = _names(blocks, ast.Store | ast.Del)
+    # Loop counters (``for i in range(...)``, ``for i, p in enumerate(...)``) index answers but
+    # are none themselves.
+    counters = set()
+    for loop in ast.walk(tree):
+        if isinstance(loop, ast.For | ast.comprehension) and isinstance(loop.iter, ast.Call):
+            func = getattr(loop.iter.func, "id", None)
+            target = loop.target
+            if func == "range" and isinstance(target, ast.Name):
+                counters.add(target.id)
+            elif func == "enumerate" and isinstance(target, ast.Tuple) and target.elts:
+                if isinstance(target.elts[0], ast.Name):
+                    counters.add(target.elts[0].id)
     problems = []
-    for name in sorted(_names(expected_args, ast.Load) & learner_stores - learner_loads):
+    for name in sorted(_names(expected_args, ast.Load) & learner_stores - learner_loads - counters):
         problems.append(
             f"`{name}` only feeds a check's expected side but is computed in the learner's "
             "process: compute it inside `with reference_only():`"
@@ -263,7 +275,27 @@ def reference_leaks(source: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.parent.name)
+# Chapters whose test cells are not yet rewritten to the contract (issue 10): the rule is known
+# to fail there, and strict xfail turns into a failure the day they comply. Chapter 03's rewrite
+# waits in drafts/contract/.
+CONTRACT_PENDING = {"03_cnn", "04_rnn"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            p,
+            marks=pytest.mark.xfail(
+                strict=True, reason="test cells not yet rewritten to reference_only"
+            ),
+        )
+        if p.parent.name in CONTRACT_PENDING
+        else p
+        for p in EXERCISES
+    ],
+    ids=lambda p: p.parent.name,
+)
 def test_expected_values_exist_only_in_the_reference_run(path):
     """Expected values, held-out labels and reference gradients are computed inside
     ``with reference_only():`` blocks (or inline in a check's expected argument), so that a
@@ -291,6 +323,11 @@ def test_expected_values_exist_only_in_the_reference_run(path):
         ),
         ("with reference_only():\n    y = g()\nprint(y)\nassert_close(h(), y)", ["only inside"]),
         ("for a, b in [(h(1), g(1))]:\n    assert_close(a, b)", ["`b` only feeds"]),
+        (
+            "with reference_only():\n    r = [g(1)]\nfor i, p in enumerate([h(1)]):\n"
+            "    assert_close(p, r[i])",
+            [],
+        ),
     ],
 )
 def test_the_reference_leak_rule_finds_what_it_should(source, leaks):
