@@ -411,7 +411,12 @@ def test_the_published_tree_holds_no_solution_and_no_hidden_test(published):
 def test_the_published_tree_installs_and_runs_on_binder(published):
     """The package installs from the branch; Binder gets torch's CPU build and the same pins."""
     tree, files = published
-    for name in ("pyproject.toml", "README.md", "autograder/__init__.py", "autograder/colab.py"):
+    for name in (
+        "pyproject.toml",
+        "README.md",
+        "autograder/__init__.py",
+        "autograder/publishing/colab.py",
+    ):
         assert name in files, name
     reqs = (tree / ".binder" / "requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in reqs

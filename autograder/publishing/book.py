@@ -50,8 +50,9 @@ CHAPTERS = BOOK / "chapters"
 PAGES = ("lesson.ipynb", "exercises.ipynb")
 STAMP = ".exercises-source.sha256"
 #: What the student branch leaves out: solutions and hidden tests, the test suite (its mutants
-#: and fake submissions), the benchmark, CI (which would run on the branch and fail there).
-NOT_PUBLISHED = ("course/source/", "tests/", "bench/", ".ci/", ".github/")
+#: and fake submissions), drafts (unreleased chapters, solutions inside), the benchmark, CI
+#: (which would run on the branch and fail there).
+NOT_PUBLISHED = ("course/source/", "drafts/", "tests/", "bench/", ".ci/", ".github/")
 #: Marks a folder written by :func:`publish`, which a later publish may empty and rewrite.
 PUBLISH_MARKER = ".student-branch"
 
