@@ -72,12 +72,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
     counts = Counter(r.status for r in run.results)
     out = args.out or course.root / "grades" / f"{args.assignment}.csv"
     summary = ", ".join(
-        f"{counts[s]} {s}" for s in ("graded", "failed", "timeout", "missing") if counts[s]
+        f"{counts[s]} {s}"
+        for s in ("graded", "failed", "timeout", "refused", "missing")
+        if counts[s]
     )
     print(f"{args.assignment}: {summary or 'no submissions'} in {run.wall_seconds:.1f} s -> {out}")
     for r in run.results:
-        if r.status in ("failed", "timeout"):
-            print(f"  {r.status}: {r.student}/{r.notebook}: {r.message}")
+        if r.status in ("failed", "timeout", "refused"):
+            row = r.row()  # names and messages escaped: a folder name may hold terminal escapes
+            print(f"  {r.status}: {row['student']}/{row['notebook']}: {row['message']}")
     return EXIT_OK if run.ok else EXIT_FAILED
 
 

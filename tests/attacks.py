@@ -392,3 +392,166 @@ ATTACKS: list[Attack] = [
         "honest",
     ),
 ]
+
+
+# --- submissions that are not what they claim (issue 10, item 1) ---------------------------------
+
+
+@dataclass(frozen=True)
+class FileAttack:
+    """A submission laid out on disk, not only a notebook's bytes.
+
+    ``plant(submitted, student, chapter, course_root, wrong)`` creates the student's folder
+    under ``submitted`` (``wrong`` is the honest wrong-softmax notebook's bytes) and returns the
+    folder name the student really has on disk (odd names are the attack). The grader must
+    refuse each with status ``status`` and a message containing ``message``; the CSV shows the
+    name escaped (``shown`` is the row's ``student`` prefix to look for, default the name).
+    """
+
+    name: str
+    plant: Callable[..., str | bytes]
+    status: str
+    message: str
+    shown: str = ""
+
+
+def _student(submitted, student: str | bytes, chapter: str):
+    import os
+    from pathlib import Path
+
+    folder = os.path.join(os.fsencode(submitted), os.fsencode(student), os.fsencode(chapter))
+    os.makedirs(folder, exist_ok=True)
+    return Path(os.fsdecode(folder))
+
+
+def _symlinked_notebook(submitted, student, chapter, course_root, wrong):
+    # The source notebook: every solution and hidden test, the reference's full marks.
+    (_student(submitted, student, chapter) / "exercises.ipynb").symlink_to(
+        course_root / "source" / chapter / "exercises.ipynb"
+    )
+    return student
+
+
+def _hardlinked_notebook(submitted, student, chapter, course_root, wrong):
+    import os
+
+    os.link(
+        course_root / "source" / chapter / "exercises.ipynb",
+        _student(submitted, student, chapter) / "exercises.ipynb",
+    )
+    return student
+
+
+def _symlinked_assignment_folder(submitted, student, chapter, course_root, wrong):
+    (submitted / student).mkdir(parents=True)
+    (submitted / student / chapter).symlink_to(course_root / "source" / chapter)
+    return student
+
+
+def _symlinked_student_folder(submitted, student, chapter, course_root, wrong):
+    import shutil
+
+    elsewhere = course_root / "source_copy"
+    shutil.copytree(course_root / "source", elsewhere / "x", dirs_exist_ok=True)
+    (submitted / student).symlink_to(elsewhere / "x", target_is_directory=True)
+    return student
+
+
+def _symlinked_data_file(submitted, student, chapter, course_root, wrong):
+    folder = _student(submitted, student, chapter)
+    (folder / "exercises.ipynb").write_bytes(wrong)
+    (folder / "notes.txt").symlink_to(course_root / "gradebook.db")  # copied in: readable
+    return student
+
+
+def _hardlinked_data_file(submitted, student, chapter, course_root, wrong):
+    import os
+
+    folder = _student(submitted, student, chapter)
+    (folder / "exercises.ipynb").write_bytes(wrong)
+    (folder / "data").mkdir()
+    os.link(course_root / "gradebook.db", folder / "data" / "grades.bin")
+    return student
+
+
+def _symlinked_data_folder(submitted, student, chapter, course_root, wrong):
+    folder = _student(submitted, student, chapter)
+    (folder / "exercises.ipynb").write_bytes(wrong)
+    (folder / "data").symlink_to(course_root / "source", target_is_directory=True)
+    return student
+
+
+def _fifo_notebook(submitted, student, chapter, course_root, wrong):
+    import os
+
+    os.mkfifo(_student(submitted, student, chapter) / "exercises.ipynb")  # reading blocks
+    return student
+
+
+def _named(name: str | bytes) -> Callable:
+    """An honest wrong answer in a student folder called ``name`` (odd bytes, controls, length)."""
+
+    def plant(submitted, student, chapter, course_root, wrong):
+        (_student(submitted, name, chapter) / "exercises.ipynb").write_bytes(wrong)
+        return name
+
+    return plant
+
+
+def _odd_grade_id(submitted, student, chapter, course_root, wrong):
+    nb = json.loads(wrong)
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "odd",
+            "metadata": {
+                "nbgrader": {
+                    "grade": True,
+                    "grade_id": "\x1b[2J\ud800" + "g" * 5000,
+                    "locked": False,
+                    "points": 1000,
+                    "schema_version": 3,
+                    "solution": False,
+                    "task": False,
+                }
+            },
+            "outputs": [],
+            "source": "pass",
+        }
+    )
+    data = json.dumps(nb).encode("utf-8", "surrogatepass")
+    (_student(submitted, student, chapter) / "exercises.ipynb").write_bytes(data)
+    return student
+
+
+FILE_ATTACKS: list[FileAttack] = [
+    FileAttack("symlinked_notebook", _symlinked_notebook, "refused", "symbolic link"),
+    FileAttack("hardlinked_notebook", _hardlinked_notebook, "refused", "hard link"),
+    FileAttack(
+        "symlinked_assignment_folder", _symlinked_assignment_folder, "refused", "symbolic link"
+    ),
+    FileAttack("symlinked_student_folder", _symlinked_student_folder, "refused", "symbolic link"),
+    FileAttack("symlinked_data_file", _symlinked_data_file, "refused", "notes.txt"),
+    FileAttack("hardlinked_data_file", _hardlinked_data_file, "refused", "hard link"),
+    FileAttack("symlinked_data_folder", _symlinked_data_folder, "refused", "symbolic link"),
+    FileAttack("fifo_notebook", _fifo_notebook, "refused", "not a regular file"),
+    FileAttack(
+        "undecodable_student_name",
+        _named(b"file_undecodable_\xff\xfe"),
+        "refused",
+        "not printable",
+        shown="file_undecodable_\\xff\\xfe",
+    ),
+    FileAttack(
+        "control_characters_in_name",
+        _named("file_controls_\x1b[31m\r\nforged,row"),
+        "refused",
+        "not printable",
+        shown="file_controls_\\x1b[31m\\r\\nforged,row",
+    ),
+    FileAttack(
+        "very_long_name", _named("file_long_" + "x" * 240), "graded", "", shown="file_long_xxxx"
+    ),
+    FileAttack("odd_grade_id", _odd_grade_id, "graded", "unknown grade ids"),
+]

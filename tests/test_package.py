@@ -16,6 +16,7 @@ PARTS = {
         "batch",
         "execution",
         "feedback",
+        "files",
         "gradebook",
         "isolated",
         "notebooks",

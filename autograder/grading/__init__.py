@@ -8,7 +8,8 @@
   and its confinement (bubblewrap, limits); :mod:`~autograder.grading.wire`: the plain data
   that crosses between them;
 - :mod:`~autograder.grading.submissions`, :mod:`~autograder.grading.notebooks`: finding,
-  reading and sanitizing submissions; :mod:`~autograder.grading.gradebook`: nbgrader's
+  reading and sanitizing submissions; :mod:`~autograder.grading.files`: refusing links,
+  special files and unprintable names, escaping names; :mod:`~autograder.grading.gradebook`: nbgrader's
   gradebook and the CSV; :mod:`~autograder.grading.feedback`: feedback pages;
 - :mod:`~autograder.grading.selfcheck`, :mod:`~autograder.grading.execution`: the learner's
   ``autograder check`` and in-kernel execution as nbgrader does it;

@@ -2,7 +2,9 @@
 
 :func:`grade` finds ``DIR/<student>/ASSIGNMENT/<notebook>.ipynb`` for every notebook of the
 released assignment (the gradebook knows which: with ``notebook_id = "exercises"`` lessons are
-never executed), and for each submission:
+never executed), refuses a student's folder that holds a link, a special file or an
+unprintable name (:mod:`autograder.grading.files`: status ``refused``, nothing of it executed or
+recorded), and for each other submission:
 
 1. reads it and runs nbgrader's sanitizing preprocessors (:func:`autograder.grading.submissions.sanitize`:
    locked and test cells are restored from the source, hidden tests included), in a grader
@@ -43,6 +45,7 @@ import nbformat
 
 from ..publishing.course import Course
 from .atomic import atomic_open, write_text_atomic
+from .files import printable
 from .gradebook import (
     assignment_cells,
     open_gradebook,
@@ -55,8 +58,9 @@ from .notebooks import GradedCell, NotGradable, nbgrader_meta
 from .sandbox import Limits, Sandbox, kill_group, sandbox_warning
 from .submissions import Submission, copy_files, find_submissions, sanitize
 
-STATUSES = ("graded", "failed", "timeout", "missing")
+STATUSES = ("graded", "failed", "timeout", "refused", "missing")
 CSV_COLUMNS = ["student", "assignment", "notebook", "score", "max_score", "status", "message"]
+MAX_MESSAGE = 2000  # characters of a CSV message
 RESULTS_FILE = "autograder.json"
 SKIP = (RESULTS_FILE,)  # never copied from a submission: the grader writes it
 #: Seconds a notebook may take beyond its cells' limits (kernel start, imports) before its
@@ -84,14 +88,14 @@ class SubmissionResult:
 
     def row(self) -> dict[str, str]:
         """This result as a row of the grades CSV."""
-        return {
-            "student": self.student,
-            "assignment": self.assignment,
-            "notebook": self.notebook,
+        return {  # learner-chosen text, escaped and cut (autograder.grading.files.printable)
+            "student": printable(self.student),
+            "assignment": printable(self.assignment),
+            "notebook": printable(self.notebook),
             "score": "" if self.score is None else f"{self.score:g}",
             "max_score": f"{self.max_score:g}",
             "status": self.status,
-            "message": self.message,
+            "message": printable(self.message, MAX_MESSAGE),
         }
 
 
@@ -106,7 +110,7 @@ class GradingRun:
 
     @property
     def ok(self) -> bool:
-        """No submission failed or timed out (missing ones are the students' business)."""
+        """No submission failed, timed out or was refused (missing ones are the students' business)."""
         return all(r.status in ("graded", "missing") for r in self.results)
 
     def per_minute(self) -> float:
@@ -212,10 +216,15 @@ class _Grader:
             result.seconds = {"sanitize": time.perf_counter() - begin}
             return result
         sanitized = time.perf_counter()
-        work = Path(tempfile.mkdtemp(prefix=f"autograder-{sub.student}-"))
+        work = Path(tempfile.mkdtemp(prefix="autograder-"))
         run = work / "run"
         run.mkdir()
-        copy_files(sub.folder, run)
+        try:
+            copy_files(sub.folder, run, untrusted=True)
+        except NotGradable as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            result.message = str(exc)
+            return result
         copy_files(self.source, run)
         # From the source's cells, never the submission's: extra cells cannot stretch it.
         budget = self.notebook_timeout or (
@@ -293,7 +302,7 @@ class _Grader:
                 timestamp=timestamp, flagged=result.status != "graded",
             )  # fmt: skip
             dest.mkdir(parents=True, exist_ok=True)
-            copy_files(sub.folder, dest, SKIP)
+            copy_files(sub.folder, dest, SKIP, untrusted=True)
             copy_files(self.source, dest, SKIP)
             nbformat.write(result.executed, dest / f"{sub.notebook}.ipynb")
         else:
@@ -371,7 +380,7 @@ def grade(
         cells = assignment_cells(gb, assignment)
     subs = find_submissions(folder, assignment, sorted(cells))
     jobs = max(1, int(jobs))
-    todo = [s for s in subs if s.path is not None]
+    todo = [s for s in subs if s.path is not None and s.refused is None]
     results: list[SubmissionResult] = []
     bar = tqdm(
         total=len(subs),
@@ -391,7 +400,24 @@ def grade(
     try:
         with open_gradebook(course) as gb:
             for sub in subs:
-                if sub.path is None:
+                if sub.refused is not None:
+                    # Nothing of it is trusted: not run, not in the gradebook nor autograded/.
+                    log.warning(
+                        "refused %s/%s: %s", printable(sub.student), sub.notebook, sub.refused
+                    )
+                    results.append(
+                        SubmissionResult(
+                            sub.student,
+                            assignment,
+                            sub.notebook,
+                            "refused",
+                            f"refused: {sub.refused}",
+                            None,
+                            sum(cells[sub.notebook].values()),
+                        )  # fmt: skip
+                    )
+                    bar.update()
+                elif sub.path is None:
                     result = SubmissionResult(
                         sub.student, assignment, sub.notebook, "missing",
                         f"no {sub.notebook}.ipynb in {sub.folder}", 0.0, sum(cells[sub.notebook].values()),
@@ -404,7 +430,7 @@ def grade(
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a bug of ours: report it, go on
-                    log.exception("grading %s failed", sub.path)
+                    log.exception("grading %s failed", printable(str(sub.path), 300))
                     result = SubmissionResult(
                         sub.student, assignment, sub.notebook, "failed",
                         f"internal error: {type(exc).__name__}: {exc}", None, sum(cells[sub.notebook].values()),
@@ -431,7 +457,7 @@ def _record(grader: _Grader, gb, sub: Submission, result: SubmissionResult) -> S
     try:
         grader.record(gb, sub, result)
     except Exception as exc:  # noqa: BLE001 - e.g. a file that cannot be written
-        log.exception("recording %s/%s failed", sub.student, sub.notebook)
+        log.exception("recording %s/%s failed", printable(sub.student), sub.notebook)
         gb.db.rollback()
         result.status, result.score = "failed", None
         result.message = f"the result could not be recorded: {type(exc).__name__}: {exc}"

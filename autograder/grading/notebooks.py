@@ -58,8 +58,12 @@ class GradedCell:
 
 def read_submission(path: Path) -> NotebookNode:
     """Read a submitted notebook as nbformat 4, or raise :class:`NotGradable` saying why."""
+    from .files import Refused, read_regular
+
     try:
-        raw = Path(path).read_bytes()
+        raw = read_regular(Path(path))  # never through a link, never blocking on a FIFO
+    except Refused as exc:
+        raise NotGradable(f"refused: {exc}") from exc
     except OSError as exc:
         raise NotGradable(f"cannot read the file: {exc.strerror or exc}") from exc
     if not raw.strip():

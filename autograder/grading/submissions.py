@@ -8,7 +8,9 @@ runs nbgrader's sanitizing preprocessors on it: ``ClearOutput``, ``DeduplicateId
 ``OverwriteKernelspec``, ``OverwriteCells`` (locked and test cells come back from the source,
 hidden tests included, and points from the gradebook) and ``CheckCellMetadata``; a notebook
 whose grade cells are gone cannot be graded. :func:`copy_files` copies the files that go beside
-a notebook (regular files only: a symlink could point at the course's sources).
+a notebook (regular files only: a symlink could point at the course's sources). A student's
+folder with a link, a special file or an unprintable name in it is listed with the reason it is
+refused (:func:`autograder.grading.files.refusal`), and is never executed.
 
 Left out: executing (:mod:`autograder.grading.execution`) and recording (:mod:`autograder.grading.batch`).
 """
@@ -16,6 +18,7 @@ Left out: executing (:mod:`autograder.grading.execution`) and recording (:mod:`a
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from ..publishing.course import Course
+from .files import Refused, copy_regular, printable, refusal
 from .notebooks import (
     NotGradable,
     grade_ids,
@@ -41,24 +45,41 @@ if nbgrader_log.level == logging.NOTSET:
 
 @dataclass
 class Submission:
-    """One notebook of one student's submission (``path`` is None when it is missing)."""
+    """One notebook of one student's submission (``path`` is None when it is missing).
+
+    ``refused`` says why the student's folder is not graded at all (a link, a special file, a
+    name that is not printable), or is None.
+    """
 
     student: str
     notebook: str
     folder: Path  # DIR/<student>/<assignment>
     path: Path | None
+    refused: str | None = None
 
 
 def find_submissions(folder: Path, assignment: str, notebooks: list[str]) -> list[Submission]:
-    """Every student folder of ``folder`` and each expected notebook in it (or its absence)."""
+    """Every student folder of ``folder`` and each expected notebook in it (or its absence).
+
+    Nothing is followed: a student folder that is a symbolic link is listed, refused; files
+    and other entries of ``folder`` that are not folders are ignored.
+    """
     found = []
-    students = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for student in students:
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir(follow_symlinks=False) and not (entry.is_symlink() and entry.is_dir()):
+            continue
+        student = Path(entry.path)
+        why = refusal(student, assignment, notebooks)
         for notebook in notebooks:
             path = student / assignment / f"{notebook}.ipynb"
+            present = why is not None or (
+                os.path.lexists(path) and not os.path.isdir(path)  # a FIFO is present, refused
+            )
             found.append(
                 Submission(
-                    student.name, notebook, student / assignment, path if path.is_file() else None
+                    entry.name, notebook, student / assignment, path if present else None, why
                 )
             )
     return found
@@ -67,26 +88,39 @@ def find_submissions(folder: Path, assignment: str, notebooks: list[str]) -> lis
 def regular_files(folder: Path, skip: tuple[str, ...] = ()) -> list[Path]:
     """Files under ``folder`` to copy beside a notebook: regular files only (never symlinks,
     notebooks, hidden files or the names in ``skip``), as paths relative to ``folder``."""
-    if not folder.is_dir():
+    if not folder.is_dir() or folder.is_symlink():
         return []
     files = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
-            continue
-        if path.is_symlink() or not path.is_file():
-            continue
-        if path.suffix == ".ipynb" or path.name in skip:
-            continue
-        files.append(rel)
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith(".") or path.is_symlink() or not path.is_file():
+                continue
+            if path.suffix == ".ipynb" or name in skip:
+                continue
+            files.append(path.relative_to(folder))
     return files
 
 
-def copy_files(source: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
-    """Copy :func:`regular_files` of ``source`` into ``dest``."""
+def copy_files(
+    source: Path, dest: Path, skip: tuple[str, ...] = (), *, untrusted: bool = False
+) -> None:
+    """Copy :func:`regular_files` of ``source`` into ``dest``.
+
+    ``untrusted`` (a learner's folder): each file is opened without following links and must
+    be a regular file with a single link (:func:`autograder.grading.files.open_regular`);
+    otherwise :class:`NotGradable` says which.
+    """
     for rel in regular_files(source, skip):
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / rel, dest / rel)
+        if not untrusted:
+            shutil.copyfile(source / rel, dest / rel)
+            continue
+        try:
+            copy_regular(source / rel, dest / rel)
+        except Refused as exc:
+            raise NotGradable(f"refused: {exc}") from exc
 
 
 def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[str, float]):
@@ -138,7 +172,7 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
         gid = nbgrader_meta(cell).get("grade_id")
         if "nbgrader" in cell.get("metadata", {}) and gid not in ours:
             del cell.metadata["nbgrader"]
-            unknown.append(str(gid))
+            unknown.append(printable(gid, 40))
     if unknown:
         notes.append(
             f"cells with unknown grade ids count as your own code: {', '.join(unknown[:5])}"
