@@ -276,9 +276,8 @@ def reference_leaks(source: str) -> list[str]:
 
 
 # Chapters whose test cells are not yet rewritten to the contract (issue 10): the rule is known
-# to fail there, and strict xfail turns into a failure the day they comply. Chapter 03's rewrite
-# waits in drafts/contract/.
-CONTRACT_PENDING = {"03_cnn", "04_rnn"}
+# to fail there, and strict xfail turns into a failure the day they comply.
+CONTRACT_PENDING = {"04_rnn"}
 
 
 @pytest.mark.parametrize(

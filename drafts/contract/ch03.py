@@ -1,6 +1,6 @@
 import re
 import sys
-sys.path.insert(0, "/tmp/rw")
+sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
 from nbedit import apply, edits
 
 S = {}
@@ -199,10 +199,29 @@ check_accuracy(
     ),
 )
 
+# The expected side came from the learner's own model (its batched logits), which the grader
+# takes from the reference run: an honest network of another design failed there. The check now
+# compares the difference of the learner's two results with zeros, which no model decides.
+S["hidden_cnn_batch_independent"] = edits(
+    (
+        """        assert_close(
+            single[0], batched[i], name="the logits of an image alone and in a batch", hint=hint
+        )
+""",
+        """        assert_close(
+            single[0] - batched[i],  # (10,): zero when the batch does not matter
+            torch.zeros(10),
+            atol=1e-4,
+            name="the logits of an image alone and in a batch",
+            hint=hint,
+        )
+""",
+    ),
+)
+
 apply(
     "03_cnn",
     S,
     setup_old="from autograder import assert_close, check_accuracy, check_between, check_equal, check_shape",
     setup_new="from autograder import (\n    assert_close,\n    check_accuracy,\n    check_between,\n    check_equal,\n    check_shape,\n    reference_only,\n)",
-    metadata={"test_train_cnn": {"autograder": {"time_limit": 90}}},
 )
