@@ -275,26 +275,7 @@ def reference_leaks(source: str) -> list[str]:
     return problems
 
 
-# Chapters whose test cells are not yet rewritten to the contract (issue 10): the rule is known
-# to fail there, and strict xfail turns into a failure the day they comply.
-CONTRACT_PENDING = {"04_rnn"}
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(
-                strict=True, reason="test cells not yet rewritten to reference_only"
-            ),
-        )
-        if p.parent.name in CONTRACT_PENDING
-        else p
-        for p in EXERCISES
-    ],
-    ids=lambda p: p.parent.name,
-)
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.parent.name)
 def test_expected_values_exist_only_in_the_reference_run(path):
     """Expected values, held-out labels and reference gradients are computed inside
     ``with reference_only():`` blocks (or inline in a check's expected argument), so that a
