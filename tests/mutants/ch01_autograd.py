@@ -434,4 +434,81 @@ MUTANTS = [
             )
         ),
     ),
+    Mutant(
+        name="Value_delegates_to_torch_autograd",
+        cell="Value",
+        fails=["hidden_Value_from_scratch"],
+        code="""
+        import torch
+
+
+        class Value:
+            # Wraps a float64 tensor and lets torch.autograd find the gradients: right numbers,
+            # none of the engine written.
+            def __init__(self, data, _t=None):
+                self._t = _t if _t is not None else torch.tensor(
+                    float(data), dtype=torch.float64, requires_grad=True
+                )
+                if self._t.grad_fn is not None:
+                    self._t.retain_grad()
+                self._grad = 0.0
+
+            @property
+            def data(self):
+                return self._t.item()
+
+            @property
+            def grad(self):
+                g = self._t.grad
+                return self._grad if g is None else g.item()
+
+            @grad.setter
+            def grad(self, value):
+                self._grad = value
+
+            @staticmethod
+            def _wrap(x):
+                return x._t if isinstance(x, Value) else x
+
+            def __add__(self, other):
+                return Value(None, self._t + self._wrap(other))
+
+            __radd__ = __add__
+
+            def __mul__(self, other):
+                return Value(None, self._t * self._wrap(other))
+
+            __rmul__ = __mul__
+
+            def __neg__(self):
+                return Value(None, -self._t)
+
+            def __sub__(self, other):
+                return Value(None, self._t - self._wrap(other))
+
+            def __rsub__(self, other):
+                return Value(None, self._wrap(other) - self._t)
+
+            def __truediv__(self, other):
+                return Value(None, self._t / self._wrap(other))
+
+            def __rtruediv__(self, other):
+                return Value(None, self._wrap(other) / self._t)
+
+            def __pow__(self, k):
+                return Value(None, self._t**k)
+
+            def tanh(self):
+                return Value(None, self._t.tanh())
+
+            def relu(self):
+                return Value(None, self._t.relu())
+
+            def exp(self):
+                return Value(None, self._t.exp())
+
+            def backward(self):
+                self._t.backward()
+        """,
+    ),
 ]
