@@ -414,7 +414,7 @@ def grade(
                             f"refused: {sub.refused}",
                             None,
                             sum(cells[sub.notebook].values()),
-                        )  # fmt: skip
+                        )
                     )
                     bar.update()
                 elif sub.path is None:

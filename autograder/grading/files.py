@@ -13,9 +13,12 @@ learner-chosen text before it is written to the CSV, a log or a message.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 #: Longest name shown in the CSV and messages (longer ones are cut, with a hash of the whole).
@@ -96,24 +99,30 @@ def refusal(student: Path, assignment: str, notebooks: list[str]) -> str | None:
     if not stat.S_ISDIR(st.st_mode):
         return None
     expected = {f"{nb}.ipynb" for nb in notebooks}
-    seen = 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        rel_dir = Path(dirpath).relative_to(folder)
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
-        for name in [*dirnames, *filenames]:
-            seen += 1
-            if seen > MAX_ENTRIES:
-                return f"the assignment folder holds more than {MAX_ENTRIES} files"
-            rel = rel_dir / name
-            if name.startswith(".") or name == "__pycache__":
-                continue
-            if name.endswith(".ipynb") and str(rel) not in expected:
-                continue  # other notebooks (a lesson, a copy) are never executed nor copied
-            if problem := name_problem(name):
-                return f"a file in the submission: {problem}"
-            if problem := _kind_problem(os.lstat(folder / rel), printable(str(rel))):
-                return problem
+    for seen, rel in enumerate(entries(folder), start=1):
+        if seen > MAX_ENTRIES:
+            return f"the assignment folder holds more than {MAX_ENTRIES} files"
+        if rel.suffix == ".ipynb" and str(rel) not in expected:
+            continue  # other notebooks (a lesson, a copy) are never executed nor copied
+        if problem := name_problem(rel.name):
+            return f"a file in the submission: {problem}"
+        if problem := _kind_problem(os.lstat(folder / rel), printable(str(rel))):
+            return problem
     return None
+
+
+def entries(folder: Path) -> Iterator[Path]:
+    """Every file and folder under ``folder`` that grading may copy, relative to it, in order.
+
+    Links are listed, never followed; hidden entries and ``__pycache__`` are left out with
+    everything under them.
+    """
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+        rel_dir = Path(dirpath).relative_to(folder)
+        for name in [*dirnames, *sorted(filenames)]:
+            if not name.startswith("."):
+                yield rel_dir / name
 
 
 def open_regular(path: Path) -> int:
@@ -124,16 +133,16 @@ def open_regular(path: Path) -> int:
     after :func:`refusal` looked at it is refused here.
     """
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    shown = printable(path.name)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP: the last component is a symbolic link
-            raise Refused(f"{printable(path.name)} is a symbolic link") from exc
+        if exc.errno == errno.ELOOP:  # the last component is a symbolic link
+            raise Refused(f"{shown} is a symbolic link") from exc
         raise
     st = os.fstat(fd)
-    if problem := _kind_problem(st, printable(path.name)) or (
-        None if stat.S_ISREG(st.st_mode) else f"{printable(path.name)} is not a regular file"
-    ):
+    regular = stat.S_ISREG(st.st_mode)
+    if problem := _kind_problem(st, shown) if regular else f"{shown} is not a regular file":
         os.close(fd)
         raise Refused(problem)
     return fd
@@ -147,7 +156,5 @@ def read_regular(path: Path) -> bytes:
 
 def copy_regular(source: Path, dest: Path) -> None:
     """Copy ``source`` (opened with :func:`open_regular`) to the new file ``dest``."""
-    import shutil
-
     with os.fdopen(open_regular(source), "rb") as src, open(dest, "xb") as out:
         shutil.copyfileobj(src, out)

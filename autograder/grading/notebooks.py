@@ -30,6 +30,8 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from .files import Refused, read_regular
+
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
 HIDDEN_END = "END HIDDEN TESTS"
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -58,8 +60,6 @@ class GradedCell:
 
 def read_submission(path: Path) -> NotebookNode:
     """Read a submitted notebook as nbformat 4, or raise :class:`NotGradable` saying why."""
-    from .files import Refused, read_regular
-
     try:
         raw = read_regular(Path(path))  # never through a link, never blocking on a FIFO
     except Refused as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from ..publishing.course import Course
-from .files import Refused, copy_regular, printable, refusal
+from .files import Refused, copy_regular, entries, printable, refusal
 from .notebooks import (
     NotGradable,
     grade_ids,
@@ -68,7 +68,7 @@ def find_submissions(folder: Path, assignment: str, notebooks: list[str]) -> lis
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
-        if not entry.is_dir(follow_symlinks=False) and not (entry.is_symlink() and entry.is_dir()):
+        if not entry.is_dir():  # a folder, or a link to one (refused below)
             continue
         student = Path(entry.path)
         why = refusal(student, assignment, notebooks)
@@ -90,17 +90,14 @@ def regular_files(folder: Path, skip: tuple[str, ...] = ()) -> list[Path]:
     notebooks, hidden files or the names in ``skip``), as paths relative to ``folder``."""
     if not folder.is_dir() or folder.is_symlink():
         return []
-    files = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if name.startswith(".") or path.is_symlink() or not path.is_file():
-                continue
-            if path.suffix == ".ipynb" or name in skip:
-                continue
-            files.append(path.relative_to(folder))
-    return files
+    return [
+        rel
+        for rel in entries(folder)
+        if not (folder / rel).is_symlink()
+        and (folder / rel).is_file()
+        and rel.suffix != ".ipynb"
+        and rel.name not in skip
+    ]
 
 
 def copy_files(
