@@ -213,6 +213,26 @@ MUTANTS = [
             ),
         ),
     ),
+    Mutant(
+        name="SGD_wraps_torch_optim",
+        cell="SGD",
+        fails=["hidden_SGD_from_scratch"],
+        code="""
+        class SGD:
+            # Right numbers, none of the optimizer written: torch.optim.SGD does the work.
+            def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+                self.inner = torch.optim.SGD(
+                    list(params), lr=lr, momentum=momentum, weight_decay=weight_decay
+                )
+
+            def zero_grad(self):
+                self.inner.zero_grad()
+
+            @torch.no_grad()
+            def step(self):
+                self.inner.step()
+        """,
+    ),
     # ---------------------------------------------------------------- Adam
     Mutant(
         name="Adam_no_bias_correction",
@@ -299,6 +319,26 @@ MUTANTS = [
             (ADAM_UPDATE, ADAM_UPDATE + "\n            self.t[i] += 1"),
         ),
     ),
+    Mutant(
+        name="Adam_wraps_torch_optim",
+        cell="Adam",
+        fails=["hidden_Adam_from_scratch"],
+        code="""
+        class Adam:
+            # Right numbers, none of the optimizer written: torch.optim.Adam does the work.
+            def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+                self.inner = torch.optim.Adam(
+                    list(params), lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
+                )
+
+            def zero_grad(self):
+                self.inner.zero_grad()
+
+            @torch.no_grad()
+            def step(self):
+                self.inner.step()
+        """,
+    ),
     # ---------------------------------------------------------------- dropout
     Mutant(
         name="dropout_scaled_by_1_over_p",
@@ -350,6 +390,15 @@ MUTANTS = [
         cell="dropout",
         fails=["hidden_dropout_gradient"],
         code=_edit("dropout", ("return x * keep / (1 - p)", "return x.detach() * keep / (1 - p)")),
+    ),
+    Mutant(
+        name="dropout_calls_F_dropout",
+        cell="dropout",
+        fails=["hidden_dropout_from_scratch"],
+        code="""
+        def dropout(x, p=0.5, training=True):
+            return F.dropout(x, p=p, training=training)  # PyTorch's own, not written
+        """,
     ),
     # ---------------------------------------------------------------- precision_recall_f1
     Mutant(
@@ -443,5 +492,21 @@ MUTANTS = [
             "precision_recall_f1",
             ("tp = int((pred & true).sum())", "tp = int((pred == true).sum())  # TN counted too"),
         ),
+    ),
+    Mutant(
+        name="prf_calls_sklearn",
+        cell="precision_recall_f1",
+        fails=["hidden_precision_recall_f1_from_scratch"],
+        code="""
+        from sklearn.metrics import precision_recall_fscore_support
+
+
+        def precision_recall_f1(y_pred, y_true):
+            # scikit-learn's answer, not computed: the exercise is the counting itself.
+            p, r, f, _ = precision_recall_fscore_support(
+                y_true.cpu().numpy(), y_pred.cpu().numpy(), average="binary", zero_division=0
+            )
+            return float(p), float(r), float(f)
+        """,
     ),
 ]
