@@ -235,3 +235,38 @@ MUTANTS = [
         ),
     ),
 ]
+
+TRAIN_STEP = "            optimizer.zero_grad()\n            loss.backward()\n"
+
+MUTANTS += [
+    # ---------------------------------------------------------------- train_vae
+    Mutant(
+        name="train_vae_no_zero_grad",
+        cell="train_vae",
+        fails=["test_train_vae"],
+        code=_edit("train_vae", (TRAIN_STEP, "            loss.backward()\n")),
+    ),
+    Mutant(
+        name="train_vae_zero_grad_after_backward",
+        cell="train_vae",
+        fails=["test_train_vae"],
+        code=_edit(
+            "train_vae",
+            (TRAIN_STEP, "            loss.backward()\n            optimizer.zero_grad()\n"),
+        ),
+    ),
+    Mutant(
+        name="train_vae_loss_mean_over_pixels",
+        cell="train_vae",
+        fails=["test_train_vae"],
+        code=_edit(
+            "train_vae",
+            (
+                "            loss = elbo_loss(xb, *model(xb))\n",
+                "            x_logits, mu, logvar = model(xb)\n"
+                "            rec = F.binary_cross_entropy_with_logits(x_logits, xb)  # mean over pixels\n"
+                "            loss = rec + gaussian_kl(mu, logvar).mean()\n",
+            ),
+        ),
+    ),
+]
