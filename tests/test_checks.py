@@ -308,8 +308,15 @@ def test_check_equal_failures_describe_both_sides():
     )
     assert msg == (
         "the parameter names is ['w'], but ['bias', 'weight'] was expected.\n"
+        "  first difference at index 0: 'w' where 'bias' was expected (length 1, 2 expected).\n"
         "  likely cause: nn.Parameter"
     )
+    # Long sequences whose beginnings look alike: the message names the first difference.
+    long = [(b"u", b"g")] * 60
+    msg = failure(check_equal, [*long, (b"a", b"b")], [*long, (b"b", b"a")], name="merges")
+    assert "first difference at index 60: (b'a', b'b') where (b'b', b'a') was expected" in msg
+    msg = failure(check_equal, [1, 2, 3], [1, 2], name="ids")
+    assert "the first 2 items agree; length 3, 2 expected." in msg
     assert "is a tensor of shape (4,), but None was expected" in failure(
         check_equal, torch.zeros(4), None, name="p.grad"
     )

@@ -500,9 +500,28 @@ def check_equal(
     if same:
         return
     msg = f"{name} is {_describe(actual)}, but {_describe(expected)} was expected."
+    msg += _first_difference(actual, expected)
     if hint:
         msg += f"\n  likely cause: {hint}"
     _fail(msg)
+
+
+def _first_difference(actual: Any, expected: Any) -> str:
+    """Where two sequences first differ, for a message (their beginnings may look the same)."""
+    if not (isinstance(actual, list | tuple) and isinstance(expected, list | tuple)):
+        return ""
+    try:
+        for k, (a, e) in enumerate(zip(actual, expected, strict=False)):
+            if _plain(a) != _plain(e):
+                return (
+                    f"\n  first difference at index {k}: {_describe(a)} where {_describe(e)} "
+                    f"was expected (length {len(actual)}, {len(expected)} expected)."
+                )
+    except Exception:  # noqa: BLE001 - items whose == misbehaves: no detail
+        return ""
+    if len(actual) != len(expected):
+        return f"\n  the first {min(len(actual), len(expected))} items agree; length {len(actual)}, {len(expected)} expected."
+    return ""
 
 
 def _bounds(low: float | None, high: float | None) -> str:
