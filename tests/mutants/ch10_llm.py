@@ -248,3 +248,27 @@ def fit_power_law(N, L):
 """,
     ),
 ]
+
+TRAIN_STEP = "        optimizer.zero_grad()\n        loss.backward()\n"
+
+MUTANTS += [
+    # ---------------------------------------------------------------- train_lm
+    Mutant(
+        name="train_lm_no_zero_grad",
+        cell="train_lm",
+        fails=["test_train_lm"],
+        code=_edit("train_lm", (TRAIN_STEP, "        loss.backward()\n")),
+    ),
+    Mutant(
+        name="train_lm_targets_not_shifted",
+        cell="train_lm",
+        fails=["test_train_lm"],
+        code=_edit(
+            "train_lm",
+            (
+                "loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())",
+                "loss = F.cross_entropy(logits.flatten(0, 1), x.flatten())",
+            ),
+        ),
+    ),
+]
