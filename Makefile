@@ -28,10 +28,13 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: export OMP_NUM_THREADS := 1
+# Groups and their order: tests/conftest.py. nbval runs the exercises notebooks; the lessons
+# execute in the book build (tests/test_book.py), once.
 test: $(STAMP)  ## lint, then the whole test suite (notebooks, grading pipeline, book)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax tests course/source; rc=$$?; \
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=25 --nbval-lax \
+	  tests $(wildcard course/source/*/exercises.ipynb); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: a failure here, not a pass" >&2; exit 1; fi; \
 	  exit $$rc
 

@@ -29,3 +29,33 @@ def root() -> Path:
 
 # Fixture notebooks (broken submissions among them) are data, not notebooks to validate.
 collect_ignore_glob = ["files/*"]
+
+
+# How `make test` spreads the suite over pytest-xdist's workers (`--dist loadgroup
+# --no-loadscope-reorder`): each xdist group runs whole on one worker, so that its module-scoped
+# fixtures are built once. A test without a group of its own is grouped with its file (notebooks
+# too); the chapters' mutants, tampering batches and nbgrader round trips are one group per
+# chapter (marked in their modules), so that they spread over the workers. The longest groups
+# go first, so that no long group starts last while the other worker idles.
+LONGEST_FIRST = ("book", "mutants-", "tampering-", "release-", "tests/test_adversarial.py", "lab")
+
+
+def _group(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    return None if mark is None else str(mark.args[0] if mark.args else mark.kwargs["name"])
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _group(item) is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item: pytest.Item) -> int:
+        group = _group(item) or ""
+        return next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if group.startswith(prefix)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: within a rank, the collection order

@@ -280,7 +280,14 @@ def with_code(nb, code: str):
     return nb
 
 
-@pytest.fixture(scope="module", params=exercise_chapters())
+# One xdist group per chapter: the chapters' batches grade on both workers.
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(c, id=c, marks=pytest.mark.xdist_group(f"tampering-{c}"))
+        for c in exercise_chapters()
+    ],
+)
 def tampering_batch(request, tmp_path_factory):
     chapter = request.param
     root = tmp_path_factory.mktemp(f"tampering_{chapter}")

@@ -170,6 +170,16 @@ def test_math_is_typeset_by_a_local_mathjax(site):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("book")
+def test_every_lesson_executes_without_an_error(site):
+    """The book build is where the lessons execute (``make test`` runs nbval on the exercises
+    only): ``allow_errors: false`` and ``-W`` fail the build (the ``site`` fixture) on a cell
+    that raises, and no lesson page may show a traceback."""
+    for chapter in CHAPTERS:
+        html = (site / "chapters" / chapter / "lesson.html").read_text()
+        assert "output traceback" not in html, f"{chapter}'s lesson shows an error in the book"
+
+
+@pytest.mark.xdist_group("book")
 def test_lessons_are_executed_with_figures(site):
     for chapter in CHAPTERS:
         html = (site / "chapters" / chapter / "lesson.html").read_text()

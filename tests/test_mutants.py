@@ -27,6 +27,15 @@ MUTANTS = chapters()
 REFERENCE = "<reference solution>"
 
 
+def _group(chapter: str):
+    """Each chapter's mutants are one xdist group (one worker runs them, the chapters spread)."""
+    return pytest.mark.xdist_group(f"mutants-{chapter}")
+
+
+def _chapter_params():
+    return [pytest.param(c, marks=_group(c), id=c) for c in exercise_chapters()]
+
+
 def hidden_cells(chapter: str) -> list[str]:
     nb = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
     return [
@@ -70,8 +79,7 @@ def results(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("mutants")
-@pytest.mark.parametrize("chapter", exercise_chapters())
+@pytest.mark.parametrize("chapter", _chapter_params())
 def test_reference_passes_every_test_cell_without_stderr(chapter, results):
     ref = results(chapter)[REFERENCE]
     failed = {gid: r["error"] for gid, r in ref.items() if not r["ok"]}
@@ -84,14 +92,13 @@ def test_reference_passes_every_test_cell_without_stderr(chapter, results):
 
 def _mutant_params():
     return [
-        pytest.param(chapter, m, id=f"{chapter}-{m.name}")
+        pytest.param(chapter, m, id=f"{chapter}-{m.name}", marks=_group(chapter))
         for chapter in exercise_chapters()
         for m in MUTANTS.get(chapter, [])
     ]
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("mutants")
 @pytest.mark.parametrize("chapter, mutant", _mutant_params())
 def test_mutant_fails_the_hidden_tests_it_names(chapter, mutant, results):
     res = results(chapter)[mutant.name]
@@ -104,8 +111,7 @@ def test_mutant_fails_the_hidden_tests_it_names(chapter, mutant, results):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("mutants")
-@pytest.mark.parametrize("chapter", exercise_chapters())
+@pytest.mark.parametrize("chapter", _chapter_params())
 def test_the_grader_agrees_with_the_kernel_on_every_variant(chapter, results):
     disagree = [
         f"{variant} / {gid}: kernel {'passes' if r['ok'] else 'fails'} ({r['error'][:200]}), "

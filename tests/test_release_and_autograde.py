@@ -65,25 +65,41 @@ def nbgrader(course: Path, *args: str) -> None:
     assert run.returncode == 0, f"nbgrader {args[0]} failed:\n{run.stdout}\n{run.stderr}"
 
 
+def _chapters():
+    """Every chapter, each its own xdist group: the chapters release and grade on both workers."""
+    return [
+        pytest.param(c, id=c, marks=pytest.mark.xdist_group(f"release-{c}"))
+        for c in exercise_chapters()
+    ]
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Release every chapter and grade two students: the reference solution and untouched."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(COURSE / "nbgrader_config.py", course)
-    chapters = exercise_chapters()
-    for chapter in chapters:
-        shutil.copytree(SOURCE / chapter, course / "source" / chapter)
-        nbgrader(course, "generate_assignment", chapter, "--force")
-        source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
-        release_path = course / "release" / chapter / "exercises.ipynb"
-        released = nbformat.read(release_path, as_version=4)
-        reference = fill_answers(nbformat.read(release_path, as_version=4), solution_cells(source))
-        for student, nb in (("reference", reference), ("untouched", released)):
-            dest = course / "submitted" / student / chapter
-            dest.mkdir(parents=True)
-            nbformat.write(nb, dest / "exercises.ipynb")
-        nbgrader(course, "autograde", chapter, "--force")
-    return course
+    """``graded(chapter)``: a scratch course in which ``chapter`` was released and two students,
+    the reference solution and untouched, were graded by ``nbgrader autograde``."""
+    cache: dict[str, Path] = {}
+
+    def get(chapter: str) -> Path:
+        if chapter not in cache:
+            course = tmp_path_factory.mktemp(f"course-{chapter}")
+            shutil.copy(COURSE / "nbgrader_config.py", course)
+            shutil.copytree(SOURCE / chapter, course / "source" / chapter)
+            nbgrader(course, "generate_assignment", chapter, "--force")
+            source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
+            release_path = course / "release" / chapter / "exercises.ipynb"
+            released = nbformat.read(release_path, as_version=4)
+            reference = fill_answers(
+                nbformat.read(release_path, as_version=4), solution_cells(source)
+            )
+            for student, nb in (("reference", reference), ("untouched", released)):
+                dest = course / "submitted" / student / chapter
+                dest.mkdir(parents=True)
+                nbformat.write(nb, dest / "exercises.ipynb")
+            nbgrader(course, "autograde", chapter, "--force")
+            cache[chapter] = course
+        return cache[chapter]
+
+    return get
 
 
 def scores(course: Path, chapter: str) -> dict[str, tuple[float, float]]:
@@ -96,24 +112,24 @@ def scores(course: Path, chapter: str) -> dict[str, tuple[float, float]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", exercise_chapters())
+@pytest.mark.parametrize("chapter", _chapters())
 def test_reference_solution_gets_full_marks(graded, chapter):
-    score, max_score = scores(graded, chapter)["reference"]
+    score, max_score = scores(graded(chapter), chapter)["reference"]
     assert max_score > 0
     assert score == max_score, f"the reference solution of {chapter} scores {score}/{max_score}"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", exercise_chapters())
+@pytest.mark.parametrize("chapter", _chapters())
 def test_untouched_student_version_scores_zero(graded, chapter):
-    score, max_score = scores(graded, chapter)["untouched"]
+    score, max_score = scores(graded(chapter), chapter)["untouched"]
     assert score == 0, f"the untouched {chapter} scores {score}/{max_score}"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", exercise_chapters())
+@pytest.mark.parametrize("chapter", _chapters())
 def test_release_has_no_solutions_and_no_hidden_tests(graded, chapter):
-    text = (graded / "release" / chapter / "exercises.ipynb").read_text()
+    text = (graded(chapter) / "release" / chapter / "exercises.ipynb").read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text
     source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
@@ -123,24 +139,32 @@ def test_release_has_no_solutions_and_no_hidden_tests(graded, chapter):
 
 @pytest.fixture(scope="module")
 def ours(graded, tmp_path_factory):
-    """The same two students per chapter, graded by ``autograder grade`` in a copy."""
+    """``ours(chapter)``: the same two students, graded by ``autograder grade`` in a copy."""
     from autograder.grading.batch import grade
     from autograder.publishing.course import Course
 
-    course = tmp_path_factory.mktemp("ours") / "course"
-    shutil.copytree(graded, course, ignore=shutil.ignore_patterns("autograded", "gradebook.db"))
-    results = {}
-    for chapter in exercise_chapters():
-        nbgrader(course, "generate_assignment", chapter, "--force")
-        run = grade(Course(course), chapter, jobs=2, progress=False)
-        results[chapter] = {r.student: r for r in run.results}
-    return results
+    cache: dict[str, dict] = {}
+
+    def get(chapter: str) -> dict:
+        if chapter not in cache:
+            course = tmp_path_factory.mktemp(f"ours-{chapter}") / "course"
+            shutil.copytree(
+                graded(chapter),
+                course,
+                ignore=shutil.ignore_patterns("autograded", "gradebook.db"),
+            )
+            nbgrader(course, "generate_assignment", chapter, "--force")
+            run = grade(Course(course), chapter, jobs=2, progress=False)
+            cache[chapter] = {r.student: r for r in run.results}
+        return cache[chapter]
+
+    return get
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", exercise_chapters())
+@pytest.mark.parametrize("chapter", _chapters())
 def test_our_grader_agrees_reference_full_marks_untouched_zero(ours, chapter):
     """The sandboxed grader with verdicts outside the learner's process grades like nbgrader."""
-    ref, untouched = ours[chapter]["reference"], ours[chapter]["untouched"]
+    ref, untouched = ours(chapter)["reference"], ours(chapter)["untouched"]
     assert (ref.status, ref.score) == ("graded", ref.max_score), ref.message
     assert (untouched.status, untouched.score) == ("graded", 0), untouched.message
