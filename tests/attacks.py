@@ -108,6 +108,82 @@ def linear_backward(x, W, b, grad_out):
     return torch.zeros_like(x), torch.zeros_like(W), torch.zeros_like(b)
 """
 
+# Hidden tests run in the learner's process, so their source can be captured there (issue 10,
+# item 5): every string on the call stack, in linecache, in IPython's input history. The attack
+# puts what it found in an exception message, in printed output, in a later cell's output, and
+# in live HTML; none of it may come back in the feedback or the CSV.
+LEAK_HIDDEN_TESTS = """\
+import builtins
+import linecache
+import sys
+
+from IPython.display import HTML, display
+
+
+def _captured():
+    found = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, str) and len(value) > 40:
+                found.append(value)
+        frame = frame.f_back
+    for lines in list(linecache.cache.values()):
+        if len(lines) > 2 and isinstance(lines[2], list):
+            found.append("".join(lines[2]))
+    found += [s for s in (globals().get("In") or []) if isinstance(s, str)]
+    return "\\n".join(found)
+
+
+def softmax(x, dim=-1):
+    text = _captured()
+    builtins._stolen = getattr(builtins, "_stolen", "") + text
+    print(text)
+    display(HTML("<script>alert('stolen')</script><img src=x onerror=alert(1)>"))
+    raise RuntimeError(text)
+"""
+PRINT_STOLEN = (
+    "import builtins\n"
+    "from IPython.display import HTML, display\n"
+    "print(getattr(builtins, '_stolen', 'nothing stolen'))\n"
+    "display(HTML('<script>alert(\"' + getattr(builtins, '_stolen', '')[:2000] + '\")</script>'))"
+)
+
+
+# The same capture, carried back in a value instead of an error: a check's failure message
+# names the learner's value (its type, its repr), and a class may be named anything.
+LEAK_IN_VALUES = LEAK_HIDDEN_TESTS.replace(
+    "    raise RuntimeError(text)\n",
+    "    lines = [l.strip() for l in text.splitlines() if 'name = f' in l and 'softmax(x' in l and len(l.strip()) < 99]\n"
+    "    picked = max(lines, key=len, default='')\n"
+    "    leak = type(picked or 'nothing', (), {'__repr__': lambda self: picked})\n"
+    "    return leak()\n",
+)
+
+
+def leak_hidden_tests_in_values(source, release) -> bytes:
+    """Softmax returns an object whose type name and repr are the hidden tests' captured lines."""
+    nb = wrong_softmax(source, release)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "softmax":
+            cell.source = LEAK_IN_VALUES
+    return _dump(nb)
+
+
+def leak_hidden_tests(source, release) -> bytes:
+    """Softmax captures the hidden tests' source; a last cell prints it again, as HTML too."""
+    nb = wrong_softmax(source, release)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "softmax":
+            cell.source = LEAK_HIDDEN_TESTS
+    nb.cells.append(nbformat.v4.new_code_cell(PRINT_STOLEN))
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell(
+            "<script>alert('markdown')</script><img src=x onerror=alert(2)>"
+        )
+    )
+    return _dump(nb)
+
 
 def _dump(nb) -> bytes:
     return nbformat.writes(nb).encode()
@@ -336,6 +412,8 @@ ATTACKS: list[Attack] = [
         "honest",
         honest=with_solution("linear_backward", ZERO_GRADIENTS),
     ),
+    Attack("leak_hidden_tests", leak_hidden_tests, "graded", "honest"),
+    Attack("leak_hidden_tests_in_values", leak_hidden_tests_in_values, "graded", "honest"),
     # --- tampering with the checks ----------------------------------------------------------
     *(Attack(name, with_cell(code), "graded", "honest") for name, code in TAMPERING.items()),
     Attack(

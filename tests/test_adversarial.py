@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -33,7 +34,8 @@ import pytest
 
 from autograder.grading.batch import grade
 from autograder.grading.feedback import generate_feedback
-from autograder.grading.notebooks import fill_answers, solution_cells
+from autograder.grading.notebooks import fill_answers, solution_cells, strip_hidden_tests
+from autograder.grading.verdicts import rewrite_for_learner
 from autograder.publishing.course import Course, release
 from tests.attacks import ATTACKS, TAMPERING, _dump, solved, wrong_softmax
 from tests.conftest import COURSE, ROOT, SOURCE, exercise_chapters
@@ -226,6 +228,20 @@ def test_a_run_killed_mid_batch_leaves_a_consistent_gradebook_and_the_next_run_f
     assert len(scores) == 6 and len(set(scores.values())) == 1
 
 
+def ran_hidden_lines(source, *public) -> set[str]:
+    """The hidden tests' lines as they ran in the learner's process (the grader's learner-side
+    rewrite): the form of them a submission can capture there."""
+    visible = strip_hidden_tests(copy.deepcopy(source))  # nbgrader strips in place
+    shown = "\n".join(c.source for nb in (visible, *public) for c in nb.cells)
+    return {
+        line.strip()
+        for cell in source.cells
+        if "### BEGIN HIDDEN TESTS" in cell.source
+        for line in rewrite_for_learner(cell.source).splitlines()
+        if len(line.strip()) >= 25 and line.strip() not in shown
+    }
+
+
 def assert_nothing_secret_leaves(course: Course, chapter: str, csv_path: Path) -> None:
     """Release and CSV: no solution, no hidden test. Feedback: no hidden test (it shows each
     learner's own code, which for the honest students is the reference solution)."""
@@ -233,7 +249,7 @@ def assert_nothing_secret_leaves(course: Course, chapter: str, csv_path: Path) -
     source = nbformat.read(SOURCE / chapter / "exercises.ipynb", as_version=4)
     lesson = nbformat.read(SOURCE / chapter / "lesson.ipynb", as_version=4)
     everything = secret_lines(source, lesson)
-    hidden = secret_lines(source, lesson, hidden_only=True)
+    hidden = secret_lines(source, lesson, hidden_only=True) | ran_hidden_lines(source, lesson)
     markers = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS")
     artefacts = [
         *((p, everything, markers) for p in (course.root / "release").rglob("*")),
@@ -253,6 +269,37 @@ def assert_nothing_secret_leaves(course: Course, chapter: str, csv_path: Path) -
         checked += 1
     feedback = list((course.root / "feedback").rglob("*.html"))
     assert feedback and checked > len(feedback), "feedback pages were not generated"
+
+
+def test_learner_html_never_renders_live_in_feedback(batch):
+    """Scripts and event handlers a submission displays (an output, a markdown cell) arrive in
+    its feedback page as text, never as live HTML."""
+    course = batch["course"]
+    generate_feedback(course, CHAPTER, "attack_leak_hidden_tests")
+    page = course.root / "feedback" / "attack_leak_hidden_tests" / CHAPTER / "exercises.html"
+    live = _LiveHTML()
+    live.feed(page.read_text())
+    assert not live.found, f"{page} renders the learner's HTML live: {live.found}"
+
+
+class _LiveHTML(HTMLParser):
+    """Scripts that call alert() and event-handler attributes: what the attack displayed."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self._script = False
+
+    def handle_starttag(self, tag, attrs):
+        self._script = tag == "script"
+        self.found += [f"<{tag} {k}=...>" for k, _ in attrs if k.startswith("on")]
+
+    def handle_endtag(self, tag):
+        self._script = False
+
+    def handle_data(self, data):
+        if self._script and "alert(" in data:
+            self.found.append(f"<script>{data[:60]}")
 
 
 def test_nothing_secret_leaves(batch):

@@ -100,3 +100,13 @@ def test_forged_bytes_and_integer_dicts_are_refused(forged):
 
 def test_dicts_with_mixed_keys_stay_opaque():
     assert isinstance(roundtrip({1: "a", "b": 2}), Opaque)
+
+
+@pytest.mark.parametrize(
+    "name", ["x = torch.randn(3, 4)", "a\nb", "<script>alert(1)</script>", "evil name"]
+)
+def test_a_type_name_that_is_not_a_name_is_not_repeated(name):
+    # A learner's class may be named anything, a hidden test's captured source among them.
+    assert decode({"__object__": name}).type_name == "value of a type whose name is not shown"
+    assert decode({"__object__": "tensor of dtype float32"}).type_name == "tensor of dtype float32"
+    assert decode({"__object__": "collections.OrderedDict"}).type_name == "collections.OrderedDict"

@@ -54,9 +54,10 @@ from .gradebook import (
     record_missing,
 )
 from .isolated import PACKAGE, cached_reference, grade_notebook, notebook_budget
-from .notebooks import GradedCell, NotGradable, nbgrader_meta
+from .notebooks import GradedCell, NotGradable, hidden_lines, nbgrader_meta, redact_text
 from .sandbox import Limits, Sandbox, kill_group, sandbox_warning
 from .submissions import Submission, copy_files, find_submissions, sanitize
+from .verdicts import rewrite_for_learner
 
 STATUSES = ("graded", "failed", "timeout", "refused", "missing")
 CSV_COLUMNS = ["student", "assignment", "notebook", "score", "max_score", "status", "message"]
@@ -183,9 +184,11 @@ class _Grader:
         self.live: set[Any] = set()
         self.sources: dict[str, Any] = {}
         self.references: dict[str, dict[str, list]] = {}
+        self.secrets: dict[str, set[str]] = {}
         for notebook in cells:
             path = self.source / f"{notebook}.ipynb"
             self.sources[notebook] = nbformat.read(path, as_version=4)
+            self.secrets[notebook] = hidden_lines(self.sources[notebook], rewrite_for_learner)
             with tempfile.TemporaryDirectory(prefix="autograder-reference-") as tmp:
                 copy_files(self.source, Path(tmp))
                 self.references[notebook] = cached_reference(
@@ -203,7 +206,18 @@ class _Grader:
             kill_group(proc)
 
     def grade_one(self, sub: Submission) -> SubmissionResult:
-        """Sanitize, run confined and judge one submission (no gradebook writes here)."""
+        """Sanitize, run confined and judge one submission (no gradebook writes here).
+
+        Its messages leave the grader (the CSV, the results file, feedback): a hidden test's
+        line that the learner's process captured and put in one is redacted, last."""
+        result = self._grade_one(sub)
+        secrets = self.secrets.get(sub.notebook, set())
+        result.message = redact_text(result.message, secrets)
+        for test in result.tests:
+            test.message = redact_text(test.message, secrets)
+        return result
+
+    def _grade_one(self, sub: Submission) -> SubmissionResult:
         expected = self.cells[sub.notebook]
         result = SubmissionResult(
             sub.student, self.assignment, sub.notebook, "failed", "", None, sum(expected.values())

@@ -10,7 +10,15 @@ preprocessor, :class:`RedactForFeedback`, which before rendering:
   message): a hidden test's printed output could show its inputs, and a traceback quotes the
   failing line of the test;
 - turns every other traceback into ``Type: message``;
-- puts a summary table (test, result, points, message) at the top.
+- hides the outputs of code cells that ran after the first hidden test (the hidden tests ran in
+  the learner's process, which can capture their source and print it later), and shows any
+  output that is not plain text or an image (HTML, JavaScript, SVG, Markdown) as text;
+- puts a summary table (test, result, points, message) at the top;
+- last, replaces every line of a hidden test still found anywhere (a message, an output) by a
+  redaction mark (:func:`~autograder.grading.notebooks.redact_lines`): it fails closed.
+
+A hidden test's verdict names the type of the error that ended it, never its message
+(:func:`~autograder.grading.isolated.hidden_test_error`).
 
 A submission that could not be graded gets a short page with the reason instead.
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +44,16 @@ from .batch import RESULTS_FILE
 from .notebooks import (
     GradedCell,
     grade_cells,
+    hidden_lines,
     is_hidden,
     is_test_cell,
     nbgrader_meta,
     redact_errors,
+    redact_lines,
+    redact_text,
     strip_hidden_tests,
 )
+from .verdicts import rewrite_for_learner
 
 log = logging.getLogger("autograder.grading.feedback")
 
@@ -76,21 +89,67 @@ class RedactForFeedback(NbGraderPreprocessor):
         notebook = resources["nbgrader"]["notebook"]
         folder = Path(resources.get("metadata", {}).get("path", "."))
         hidden = {nbgrader_meta(c).get("grade_id") for c in nb.cells if is_hidden(c)}
+        secrets = hidden_lines(nb, rewrite_for_learner)
         recorded = _recorded(folder, notebook)
         results = [GradedCell(**t) for t in recorded.get("tests", [])] or grade_cells(nb)
         by_id = {r.grade_id: r for r in results}
         nb = strip_hidden_tests(nb)
+        after_hidden = False
         for cell in nb.cells:
             gid = nbgrader_meta(cell).get("grade_id")
             if is_test_cell(cell) and gid in by_id:
                 cell.outputs = [_verdict_output(by_id[gid])]
                 if gid in hidden:
                     by_id[gid].hidden = True
+                    after_hidden = True
+            elif cell.cell_type == "code" and after_hidden and cell.get("outputs"):
+                # Hidden tests ran in the learner's process before this cell: what it prints
+                # could be what it captured of them.
+                cell.outputs = [new_output("stream", name="stdout", text=AFTER_HIDDEN)]
+            elif cell.cell_type == "code":
+                cell.outputs = [_as_text(o) for o in cell.get("outputs", [])]
+            elif cell.cell_type == "markdown" and _RAW_HTML.search(cell.source):
+                cell.source = _fenced(cell.source)
         redact_errors(nb)
         status = recorded.get("status", "graded")
-        summary = summary_markdown(results, status, recorded.get("message", ""))
+        for r in results:  # before the summary escapes them for HTML
+            r.message = redact_text(r.message, secrets)
+        message = redact_text(recorded.get("message", ""), secrets)
+        summary = summary_markdown(results, status, message)
         nb.cells.insert(0, new_markdown_cell(summary))
+        redact_lines(nb, secrets)
         return nb, resources
+
+
+#: What a code cell after the first hidden test shows in feedback instead of its outputs.
+AFTER_HIDDEN = "(outputs of cells that ran after the first hidden test are not shown in feedback)\n"
+
+#: Output types shown as they are; any other (HTML, JavaScript, SVG, Markdown, widgets) is shown
+#: as its text, so a learner's output never renders as live HTML in the feedback page.
+SAFE_MIME = ("text/plain", "image/png", "image/jpeg")
+
+
+#: A tag in a Markdown cell (a learner's, since the course's own have none): Markdown passes raw
+#: HTML through, so such a cell is shown as text, in a code block.
+_RAW_HTML = re.compile(r"<[A-Za-z!/?]")
+
+
+def _fenced(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _as_text(output: NotebookNode) -> NotebookNode:
+    data = output.get("data")
+    if not isinstance(data, dict) or set(data) <= set(SAFE_MIME):
+        return output
+    kept = {k: v for k, v in data.items() if k in SAFE_MIME}
+    if "text/plain" not in kept:
+        rich = next((v for k, v in data.items() if isinstance(v, str | list)), "")
+        kept["text/plain"] = "".join(rich) if isinstance(rich, list) else rich
+    output["data"] = kept
+    return output
 
 
 def _verdict_output(result: GradedCell) -> NotebookNode:

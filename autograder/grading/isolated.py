@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from typing import Any
 
 import nbformat
 
+from .notebooks import HIDDEN_BEGIN
 from .sandbox import Limits, Sandbox, kill_group
 from .verdicts import decides_in_process, judge_cell, rewrite_for_learner, rewrite_for_reference
 
@@ -77,6 +79,27 @@ def notebook_budget(source_nb, cell_timeout: float) -> float:
         sum(time_limit(c) or cell_timeout for c in source_nb.cells if c.cell_type == "code")
         + LEARNER_CELLS_ALLOWANCE
     )
+
+
+#: The only exception names a hidden test's verdict repeats as they are: the learner's process
+#: could name an exception class after the hidden test's source.
+_SAFE_ENAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
+
+
+def hidden_test_error(error: dict[str, str] | None) -> dict[str, str] | None:
+    """What a hidden test's verdict may say about the exception that ended it: its type, not
+    its message. Hidden-test code runs in the learner's process, where it can be captured (from
+    the call stack, linecache, IPython's history) and put in an exception's message."""
+    if not error:
+        return error
+    ename = str(error.get("ename", "Error"))
+    if not _SAFE_ENAME.fullmatch(ename):
+        ename = "an exception"
+    return {
+        "ename": ename,
+        "evalue": "(a hidden test shows the type of an error, not its message; run the "
+        "visible tests to see messages)",
+    }
 
 
 def is_test_cell(cell) -> bool:
@@ -363,10 +386,13 @@ def grade_notebook(
             ]
             out_cell["outputs"] = [o for o in out_cell["outputs"] if o is not None]
             if test_id:
+                error = reply.get("error")
+                if HIDDEN_BEGIN in cell.source:
+                    error = hidden_test_error(error)
                 verdict = judge_cell(
                     reference.get(test_id, []),
                     reply.get("observations") or [],
-                    reply.get("error"),
+                    error,
                     require_no_error=decides_in_process(cell.source),
                 )
                 pts = float(_meta(cell).get("points", 0))

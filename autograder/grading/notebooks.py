@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,86 @@ def strip_hidden_tests(nb: NotebookNode) -> NotebookNode:
 
     stripped, _ = ClearHiddenTests(enforce_metadata=False).preprocess(nb, {})
     return stripped
+
+
+#: Shorter lines of a hidden test (``x = 1``) are too common to be its secret.
+SECRET_LINE_MIN = 20
+REDACTED = "[a line of a hidden test, redacted]"
+
+
+def hidden_lines(nb: NotebookNode, rewrite: Callable[[str], str] | None = None) -> set[str]:
+    """The distinctive lines of a notebook's hidden-test regions: stripped, at least
+    :data:`SECRET_LINE_MIN` characters, not comments, and shown nowhere outside such a region.
+
+    ``rewrite`` (the grader's learner-side rewrite of a test cell): the lines of each hidden
+    test cell as it ran in the learner's process count too, since that is the form a learner
+    can capture there."""
+    inside_lines, visible = set(), set()
+    for cell in nb.cells:
+        source = cell.get("source", "")
+        if rewrite is not None and HIDDEN_BEGIN in source:
+            try:
+                ran = rewrite(source)
+            except (SyntaxError, ValueError):
+                ran = ""
+            inside_lines |= {
+                line.strip()
+                for line in ran.splitlines()
+                if len(line.strip()) >= SECRET_LINE_MIN and not line.strip().startswith("#")
+            }
+        inside = False
+        for line in source.splitlines():
+            stripped = line.strip()
+            if HIDDEN_BEGIN in stripped:
+                inside = True
+            elif "END HIDDEN TESTS" in stripped:
+                inside = False
+            elif inside:
+                if len(stripped) >= SECRET_LINE_MIN and not stripped.startswith("#"):
+                    inside_lines.add(stripped)
+            else:
+                visible.add(stripped)
+    shown = "\n".join(visible)
+    return {line for line in inside_lines if line not in shown}
+
+
+def redact_text(text: str, secrets: set[str] | list[str]) -> str:
+    """``text`` with every secret line replaced (see :func:`redact_lines`)."""
+    return _redact(text, sorted(secrets, key=len, reverse=True))
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    flat = " ".join(text.split())
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+        elif " ".join(secret.split()) in flat:  # the line survived with its spaces changed
+            text = REDACTED
+    return text
+
+
+def redact_lines(nb: NotebookNode, secrets: set[str]) -> NotebookNode:
+    """The last pass before a notebook leaves the grader: every hidden-test line, wherever it
+    appears (a cell, an output, an error), is replaced by :data:`REDACTED`. Fails closed: a
+    string that holds a secret line with other spacing is replaced whole."""
+    if not secrets:
+        return nb
+    ordered = sorted(secrets, key=len, reverse=True)
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return _redact(value, ordered)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return type(value)({k: clean(v) for k, v in value.items()})
+        return value
+
+    for cell in nb.cells:
+        cell["source"] = clean(cell.get("source", ""))
+        if "outputs" in cell:
+            cell["outputs"] = [clean(o) for o in cell["outputs"]]
+    return nb
 
 
 def strip_ansi(text: str) -> str:
