@@ -65,7 +65,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        name="lora_merge_without_scaling_and_bias",
+        name="lora_merge_without_scaling",
         cell="LoRALinear",
         fails=["hidden_LoRALinear_merge"],
         code=_edit(
