@@ -262,6 +262,12 @@ def _duplicate_solution(nb):
     nb.cells.append(dup)
 
 
+DISPLAY_FLOOD = "\n".join(
+    ["from IPython.display import HTML, display"]
+    + [f"for i in range(300):\n    display(HTML('{c}' * 10_000))" for c in "abcdefghijkl"]
+)
+
+
 def _hundred_mb_output(nb):
     cell = nbformat.v4.new_code_cell("print('x')")
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * (100 * 1024 * 1024))]
@@ -348,6 +354,8 @@ ATTACKS: list[Attack] = [
         "extra_cells", with_cell("helper = 42\nprint('an extra cell')", "end"), "graded", "honest"
     ),
     Attack("hundred_mb_output", edit_notebook(_hundred_mb_output), "graded", "honest"),
+    # A cell that displays 36 MB: the grader keeps 1 MB of it (tests/test_adversarial.py).
+    Attack("display_flood", with_cell(DISPLAY_FLOOD, where="end"), "graded", "honest"),
     # --- crashes and runaway code -----------------------------------------------------------
     Attack("sys_exit", with_cell("import sys\nsys.exit(0)"), "graded", "honest"),
     Attack("os_exit", with_cell("import os\nos._exit(0)"), "failed", "zero", "ended"),

@@ -271,6 +271,17 @@ def assert_nothing_secret_leaves(course: Course, chapter: str, csv_path: Path) -
     assert feedback and checked > len(feedback), "feedback pages were not generated"
 
 
+def test_a_flood_of_outputs_does_not_inflate_the_autograded_notebook_or_the_feedback(batch):
+    course = batch["course"]
+    student = "attack_display_flood"
+    executed = course.root / "autograded" / student / CHAPTER / "exercises.ipynb"
+    assert executed.stat().st_size < 3 << 20, f"{executed}: {executed.stat().st_size} bytes"
+    assert "not kept: the grader keeps at most 1 MB of outputs per cell" in executed.read_text()
+    generate_feedback(course, CHAPTER, student)
+    page = course.root / "feedback" / student / CHAPTER / "exercises.html"
+    assert page.stat().st_size < 4 << 20, f"{page}: {page.stat().st_size} bytes"
+
+
 def test_learner_html_never_renders_live_in_feedback(batch):
     """Scripts and event handlers a submission displays (an output, a markdown cell) arrive in
     its feedback page as text, never as live HTML."""

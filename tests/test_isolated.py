@@ -9,6 +9,7 @@ clock, whatever time the learner's process reports.
 from __future__ import annotations
 
 import copy
+import json
 
 import nbformat
 import pytest
@@ -120,3 +121,24 @@ def test_the_notebook_budget_comes_from_the_source_not_the_submission():
     forged = copy.deepcopy(source)
     forged.cells[2].metadata["autograder"] = {"time_limit": True}  # not a number of seconds
     assert notebook_budget(forged, 20) == 20 + 20 + 20 + LEARNER_CELLS_ALLOWANCE
+
+
+def test_a_flood_of_outputs_is_cut_per_cell_and_per_notebook(graded):
+    # 15 cells of 300 displays of 10 kB each (45 MB): the grader keeps at most 1 MB a cell,
+    # 10 MB a notebook, with a note, and the test cells still grade.
+    flood = (
+        "from IPython.display import HTML, display\n"
+        "for i in range(300):\n    display(HTML('x' * 10_000))"
+    )
+    result = graded(SOLUTION, *[flood] * 15)
+    assert (result.status, result.score) == ("graded", 1.0), result.cells
+    sizes = [len(json.dumps(c.get("outputs", []))) for c in result.notebook.cells]
+    assert max(sizes) <= (1 << 20) + 1000, max(sizes)
+    assert sum(sizes) <= (10 << 20) + 20_000, sum(sizes)
+    notes = [
+        o["text"]
+        for c in result.notebook.cells
+        for o in c.get("outputs", [])
+        if "not kept" in o.get("text", "")
+    ]
+    assert len(notes) == 15 and "1 MB of outputs per cell" in notes[0]

@@ -79,6 +79,27 @@ except OSError:
     assert not Path("/etc/evil").exists()
 
 
+@needs_bwrap
+def test_only_what_running_needs_is_visible_and_the_user_is_unprivileged(sandbox):
+    """An allow-list: the system's libraries, Python and the course's packages, the submission's
+    own folder and a private /tmp; not the rest of the host (a file an instructor left in
+    /var/tmp, /etc/shadow). Inside, the submission runs as nobody (uid 65534)."""
+    secret = Path("/var/tmp") / f"autograder-test-secret-{os.getpid()}"
+    secret.write_text("the instructor's")
+    code = f"""
+import os
+print(os.path.exists({str(secret)!r}), os.path.exists('/etc/shadow'))
+print(os.getuid(), os.getgid())
+import torch, matplotlib.pyplot
+"""
+    try:
+        r = run(sandbox, code)
+    finally:
+        secret.unlink()
+    assert r.stdout.split() == ["False", "False", "65534", "65534"], r.stdout + r.stderr
+    assert r.returncode == 0 and not r.stderr, r.stderr
+
+
 def test_memory_is_capped(sandbox):
     r = run(
         sandbox,

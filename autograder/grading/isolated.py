@@ -9,8 +9,9 @@ to only *observe* (:mod:`autograder.grading.verdicts`). The grader then judges e
 process and returns the executed notebook, per-cell results and a status.
 
 Limits enforced here: a wall-clock limit per cell and per notebook (the worker's process group
-is killed when one runs out; later cells then score 0 with the reason), and a cap on the bytes a
-worker may answer. The sandbox adds memory, CPU, file-size and process limits, no network and a
+is killed when one runs out; later cells then score 0 with the reason), a cap on the bytes a
+worker may answer, and on the bytes of outputs kept per cell and per notebook
+(:func:`cap_outputs`). The sandbox adds memory, CPU, file-size and process limits, no network and a
 private file system.
 
 Left out: the gradebook and the CSV (the caller writes them), and feedback rendering.
@@ -164,9 +165,14 @@ class WorkerProcess:
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
+        # A growing buffer, searched for the newline only in what each read added: a large
+        # answer costs linear time, not a rescan and a copy of everything per pipe chunk.
+        buffer = bytearray(self._buffer)
+        end = buffer.find(b"\n")
+        while end < 0:
             left = deadline - time.monotonic()
             if left <= 0:
+                self._buffer = bytes(buffer)
                 raise CellTimeout
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
@@ -174,10 +180,12 @@ class WorkerProcess:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 raise WorkerDied("the notebook's process ended (crash, os._exit or a limit)")
-            self._buffer += chunk
-            if len(self._buffer) > MAX_REPLY:
+            start = len(buffer)
+            buffer += chunk
+            if len(buffer) > MAX_REPLY:
                 raise WorkerDied("the notebook's process sent more output than the grader accepts")
-        line, self._buffer = self._buffer.split(b"\n", 1)
+            end = buffer.find(b"\n", start)
+        line, self._buffer = bytes(buffer[:end]), bytes(buffer[end + 1 :])
         try:
             reply = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -340,6 +348,7 @@ def grade_notebook(
     if on_start:
         on_start(worker.proc)
     count = 0
+    kept_bytes = 0  # of outputs, so far in this notebook
     try:
         try:
             worker.start()
@@ -381,10 +390,11 @@ def grade_notebook(
                 continue
             count += 1
             out_cell["execution_count"] = count
-            out_cell["outputs"] = [
-                _output(o) for o in reply.get("outputs", []) if isinstance(o, dict)
-            ]
-            out_cell["outputs"] = [o for o in out_cell["outputs"] if o is not None]
+            outputs = [_output(o) for o in reply.get("outputs", []) if isinstance(o, dict)]
+            out_cell["outputs"], kept = cap_outputs(
+                [o for o in outputs if o is not None], MAX_NOTEBOOK_OUTPUT - kept_bytes
+            )
+            kept_bytes += kept
             if test_id:
                 error = reply.get("error")
                 if HIDDEN_BEGIN in cell.source:
@@ -416,6 +426,38 @@ def grade_notebook(
             on_end(worker.proc)
     cells = [results[gid] for _, gid in plan if gid in results]
     return NotebookResult(status=status, message=reason, cells=cells, notebook=executed)
+
+
+#: Bytes of outputs the grader keeps of one cell and of one notebook (in the autograded notebook
+#: and so in the feedback page); a flood of display outputs is cut, with a note saying so.
+MAX_CELL_OUTPUT = 1 << 20
+MAX_NOTEBOOK_OUTPUT = 10 << 20
+
+
+def _size(output) -> int:
+    return len(json.dumps(output, ensure_ascii=False).encode())
+
+
+def cap_outputs(outputs: list, notebook_left: int) -> tuple[list, int]:
+    """The outputs of a cell that fit in :data:`MAX_CELL_OUTPUT` and in what is left of the
+    notebook's :data:`MAX_NOTEBOOK_OUTPUT`, in order, then a note for the rest; and their bytes."""
+    budget = max(0, min(MAX_CELL_OUTPUT, notebook_left))
+    kept, used = [], 0
+    for i, output in enumerate(outputs):
+        size = _size(output)
+        if used + size > budget:
+            dropped = outputs[i:]
+            mb = sum(_size(o) for o in dropped) / (1 << 20)
+            note = (
+                f"[{len(dropped)} more outputs ({mb:.1f} MB) not kept: the grader keeps at "
+                f"most {MAX_CELL_OUTPUT >> 20} MB of outputs per cell and "
+                f"{MAX_NOTEBOOK_OUTPUT >> 20} MB per notebook]\n"
+            )
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=note))
+            break
+        kept.append(output)
+        used += size
+    return kept, used
 
 
 def _fail(cell, reason: str) -> CellResult:

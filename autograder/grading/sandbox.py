@@ -1,14 +1,19 @@
 """Run a command confined: its own process group, resource limits, and where the machine has
 Debian's ``bubblewrap``, no network and a file system that shows only what grading needs.
 
-What the confined process sees with bubblewrap (``bwrap``):
+What the confined process sees with bubblewrap (``bwrap``), an allow-list:
 
-- the system read-only (``/usr``, ``/etc``, the Python installation and its packages);
-- the folders listed in ``hide`` replaced by empty ones: the course (sources with solutions and
-  hidden tests, the gradebook, other students' work) is invisible;
+- read-only, what running needs and nothing else of the host: the system's programs and
+  libraries (:data:`SYSTEM_PATHS`: ``/usr``, a few files of ``/etc``), the Python installation
+  and the course's packages (``readable``);
+- the folders listed in ``hide`` replaced by empty ones wherever they lie under what it sees:
+  the course (sources with solutions and hidden tests, the gradebook, other students' work) is
+  invisible;
 - its own working directory, the only place it may write, and an empty private ``/tmp``;
 - no network (a new network namespace with only a loopback), its own PID namespace, and it dies
-  with its parent.
+  with its parent;
+- it runs as ``nobody`` (uid and gid 65534) in a user namespace of its own, without
+  capabilities.
 
 Resource limits (``setrlimit``, applied in every case): address space, CPU time, file size,
 open files, and the number of processes where the user is not root (root ignores that limit).
@@ -180,6 +185,50 @@ class Cgroups:
         self.dirs = []
 
 
+#: The user and group a submission runs as inside the sandbox.
+NOBODY = 65534
+
+#: What of the system a submission sees (read-only, where it exists): the programs and
+#: libraries, the dynamic linker's configuration, fonts (matplotlib), time zones, the user
+#: database, and the CPU topology that PyTorch's cpuinfo reads (without it, it writes to stderr).
+SYSTEM_PATHS = (
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/alternatives",
+    "/etc/fonts",
+    "/etc/group",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/mime.types",
+    "/etc/nsswitch.conf",
+    "/etc/os-release",
+    "/etc/passwd",
+    "/usr/share/zoneinfo",
+    "/sys/devices/system/cpu",
+)
+
+
+def system_binds(paths: Sequence[str] = SYSTEM_PATHS) -> list[str]:
+    """bubblewrap arguments that show ``paths`` read-only: a symbolic link as the same link
+    (``/lib -> usr/lib`` on a merged-/usr system), anything else bound where it is; nothing else
+    of the host is visible (an allow-list, not the whole system with a few folders hidden)."""
+    args: list[str] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), name]
+        elif path.exists():
+            args += ["--ro-bind", name, name]
+    return args
+
+
 @dataclass
 class Sandbox:
     """How to confine one submission's process.
@@ -208,7 +257,7 @@ class Sandbox:
         if not self.confined:
             return list(argv)
         work = str(Path(self.workdir).resolve())
-        cmd = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        cmd = [bwrap_path() or "bwrap", *system_binds(), "--dev", "/dev", "--proc", "/proc"]
         # A private, empty /tmp first: whatever is hidden under /tmp is gone with it.
         cmd += ["--size", str(tmp_size(self.limits)), "--tmpfs", "/tmp"]
         hidden_paths = [
@@ -226,7 +275,11 @@ class Sandbox:
         # Hidden folders are empty and read-only (after the mount points above were made in them).
         for hidden in hidden_paths:
             cmd += ["--remount-ro", str(hidden)]
+        # The root that holds the mount points is bubblewrap's own tmpfs: read-only too.
+        cmd += ["--remount-ro", "/"]
         cmd += [
+            # nobody inside, mapped to the grader's user outside: no capabilities, no setuid.
+            "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
             "--chdir", work,
             "--setenv", "HOME", work,
             "--setenv", "TMPDIR", "/tmp",

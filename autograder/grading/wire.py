@@ -153,7 +153,9 @@ def decode(data: Any, _depth: int = 0) -> Any:
         # The learner's process names the type, and a class may be named anything (a hidden
         # test's captured source, say): a message repeats only names that look like types.
         name = body[:100]
-        return Opaque(name if _TYPE_NAME.fullmatch(name) else "value of a type whose name is not shown")
+        return Opaque(
+            name if _TYPE_NAME.fullmatch(name) else "value of a type whose name is not shown"
+        )
     if tag == "__array__" and isinstance(body, dict):
         return _decode_array(body)
     raise WireError(f"unknown tag {tag!r}")
