@@ -1,15 +1,16 @@
-"""The ``autograder`` command: the course's grading cycle in five thin commands.
+"""The ``autograder`` command: the course's grading cycle in six thin commands.
 
     autograder [--course DIR] release ASSIGNMENT
     autograder check NOTEBOOK [--timeout SECONDS]
     autograder [--course DIR] grade ASSIGNMENT [--submissions DIR] [--out CSV] [--jobs N] [--timeout SECONDS]
                                         [--memory GIB] [--no-sandbox]
     autograder [--course DIR] feedback ASSIGNMENT
+    autograder [--course DIR] report ASSIGNMENT [--out HTML]
     autograder [--course DIR] export [--out CSV]
 
 Each command is a few lines over a module that does the work (:mod:`autograder.publishing.course`,
 :mod:`autograder.grading.selfcheck`, :mod:`autograder.grading.batch`, :mod:`autograder.grading.feedback`,
-:mod:`autograder.grading.gradebook`), which in turn drive nbgrader's converters, preprocessors and
+:mod:`autograder.grading.report`, :mod:`autograder.grading.gradebook`), which in turn drive nbgrader's converters, preprocessors and
 gradebook. Exit status: 0 on success, 1 when tests fail (``check``) or a submission could not
 be graded (``grade``), 2 for a usage error (no course, no such assignment or file).
 
@@ -94,6 +95,14 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .grading.report import write_report
+
+    out = write_report(_course(args), args.assignment, args.out)
+    print(f"wrote the class report of {args.assignment} to {out}")
+    return EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .grading.gradebook import export_csv
 
@@ -164,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("assignment")
     p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser(
+        "report",
+        help="write an HTML class report of ASSIGNMENT: score histogram, pass rates, common failures",
+    )
+    p.add_argument("assignment")
+    p.add_argument(
+        "--out", type=Path, help="page to write (default: course/grades/ASSIGNMENT-report.html)"
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="write the gradebook as CSV for an LMS")
     p.add_argument("--out", type=Path, help="CSV to write (default: course/grades/gradebook.csv)")

@@ -338,6 +338,46 @@ def test_feedback_shows_results_and_never_hidden_tests(graded, capsys):
     assert not list((course / "feedback").glob("*/*/autograder.json"))
 
 
+def test_report_shows_the_class_at_a_glance(graded, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert run("--course", graded["course"], "report", ASSIGNMENT, "--out", out) == 0
+    raw = out.read_text()
+    assert re.search(r"<img[^>]+src='data:image/png;base64,[A-Za-z0-9+/=]{100,}'", raw)
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", raw), "the page loads something"
+    text = visible_text(out)
+    rates = [int(r) for r in re.findall(r"\d+ / \d+ (\d+)%", text)]
+    assert len(rates) >= 4 and rates == sorted(rates), "tests are listed the least passed first"
+    # The wrong mean of "partial" and "edited_test" (whose edit was undone): one message, twice.
+    assert re.search(r"2 test_mean mean\(\[1, 2, 3\]\) is not close to the expected values", text)
+    assert "broken/exercises: failed" in text and "invalid JSON" in text
+    assert "hidden_mean_constant (hidden)" in text
+
+
+def test_report_escapes_what_learners_chose_and_survives_broken_results(tmp_path):
+    from autograder.grading.report import write_report
+
+    course = make_course(tmp_path)
+    folder = course / "autograded"
+    odd = "<b onclick=alert(1)>\x1b[31m"  # a folder name and a grade id
+    test = {"grade_id": odd, "points": 1, "score": 0, "passed": False, "hidden": False,
+            "message": "<img src=x onerror=alert(2)>\nsecond line"}  # fmt: skip
+    entry = {"status": "graded", "message": "", "score": 0, "max_score": 1, "tests": [test]}
+    (folder / odd / ASSIGNMENT).mkdir(parents=True)
+    (folder / odd / ASSIGNMENT / "autograder.json").write_text(
+        json.dumps({"notebooks": {"exercises": entry}})
+    )
+    (folder / "garbled" / ASSIGNMENT).mkdir(parents=True)
+    (folder / "garbled" / ASSIGNMENT / "autograder.json").write_text("{not json")
+    raw = write_report(Course(course), ASSIGNMENT).read_text()
+    assert "<b onclick" not in raw and "<img src=x" not in raw and "\x1b" not in raw
+    assert "&lt;img src=x onerror=alert(2)&gt;" in raw and "second line" not in raw
+    assert "garbled: its results file could not be read" in raw
+
+
+def test_report_of_an_unknown_assignment_is_a_usage_error(released, capsys):
+    assert run("--course", released, "report", "no_such_assignment") == 2
+
+
 def test_export_writes_one_row_per_student_and_assignment(graded, tmp_path):
     out = tmp_path / "lms.csv"
     assert run("--course", graded["course"], "export", "--out", out) == 0

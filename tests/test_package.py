@@ -18,6 +18,7 @@ PARTS = {
         "feedback",
         "files",
         "gradebook",
+        "report",
         "isolated",
         "notebooks",
         "sandbox",

@@ -11,6 +11,7 @@
   reading and sanitizing submissions; :mod:`~autograder.grading.files`: refusing links,
   special files and unprintable names, escaping names; :mod:`~autograder.grading.gradebook`: nbgrader's
   gradebook and the CSV; :mod:`~autograder.grading.feedback`: feedback pages;
+  :mod:`~autograder.grading.report`: the instructor's class report;
 - :mod:`~autograder.grading.selfcheck`, :mod:`~autograder.grading.execution`: the learner's
   ``autograder check`` and in-kernel execution as nbgrader does it;
 - :mod:`~autograder.grading.throughput`: the grading benchmark against ``nbgrader autograde``.
