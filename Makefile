@@ -28,18 +28,16 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: export OMP_NUM_THREADS := 1
-# Groups and their order: tests/conftest.py. nbval runs the exercises notebooks, by file in a
-# second run (nbval's cells do not survive loadgroup's scheduling: every cell after the first
-# failed with NameError); the lessons execute in the book build (tests/test_book.py), once.
+# Groups and their order: tests/conftest.py (and tests/test_schedule.py, which checks that
+# xdist keeps them). nbval runs the exercises notebooks; the lessons execute in the book build
+# (tests/test_book.py), once.
 test: $(STAMP)  ## lint, then the whole test suite (notebooks, grading pipeline, book)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=25 \
-	  tests; rc=$$?; \
-	  $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax \
-	  $(wildcard course/source/*/exercises.ipynb); rc2=$$?; \
-	  if [ $$rc -eq 5 ] || [ $$rc2 -eq 5 ]; then echo "pytest collected no tests: a failure here, not a pass" >&2; exit 1; fi; \
-	  [ $$rc -eq 0 ] && exit $$rc2; exit $$rc
+	  --nbval-lax tests $(wildcard course/source/*/exercises.ipynb); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: a failure here, not a pass" >&2; exit 1; fi; \
+	  exit $$rc
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .

@@ -36,7 +36,8 @@ collect_ignore_glob = ["files/*"]
 # fixtures are built once. A test without a group of its own is grouped with its file (notebooks
 # too); the chapters' mutants, tampering batches and nbgrader round trips are one group per
 # chapter (marked in their modules), so that they spread over the workers. The longest groups
-# go first, so that no long group starts last while the other worker idles.
+# go first, so that no long group starts last while the other worker idles. tests/test_schedule.py
+# checks that xdist keeps the groups (with pytest 9.2 it ignored them all).
 LONGEST_FIRST = ("book", "mutants-", "tampering-", "release-", "tests/test_adversarial.py", "lab")
 
 
