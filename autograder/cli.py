@@ -56,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grading.batch import grade
+    from .grading.batch import STATUSES, grade
 
     course = _course(args)
     run = grade(
@@ -72,11 +72,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     )
     counts = Counter(r.status for r in run.results)
     out = args.out or course.root / "grades" / f"{args.assignment}.csv"
-    summary = ", ".join(
-        f"{counts[s]} {s}"
-        for s in ("graded", "failed", "timeout", "refused", "missing")
-        if counts[s]
-    )
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    for warning in run.warnings:  # about the assignment itself, for the instructor
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.assignment}: {summary or 'no submissions'} in {run.wall_seconds:.1f} s -> {out}")
     for r in run.results:
         if r.status in ("failed", "timeout", "refused"):

@@ -53,13 +53,23 @@ from .gradebook import (
     record_graded,
     record_missing,
 )
-from .isolated import PACKAGE, cached_reference, grade_notebook, notebook_budget
-from .notebooks import GradedCell, NotGradable, hidden_lines, nbgrader_meta, redact_text
+from .isolated import PACKAGE, Reference, cached_reference, grade_notebook, notebook_budget
+from .notebooks import (
+    GradedCell,
+    NotGradable,
+    hidden_lines,
+    nbgrader_meta,
+    points_ids,
+    redact_text,
+)
 from .sandbox import Limits, Sandbox, kill_group, sandbox_warning
 from .submissions import Submission, copy_files, find_submissions, sanitize
 from .verdicts import rewrite_for_learner
 
-STATUSES = ("graded", "failed", "timeout", "refused", "missing")
+#: ``needs manual grading``: graded, with written answers or tasks left for a human (nbgrader's
+#: formgrader reads the same gradebook); its score so far counts the automatic points only.
+MANUAL = "needs manual grading"
+STATUSES = ("graded", MANUAL, "failed", "timeout", "refused", "missing")
 CSV_COLUMNS = ["student", "assignment", "notebook", "score", "max_score", "status", "message"]
 MAX_MESSAGE = 2000  # characters of a CSV message
 RESULTS_FILE = "autograder.json"
@@ -108,11 +118,14 @@ class GradingRun:
     jobs: int
     results: list[SubmissionResult]
     wall_seconds: float
+    #: For the instructor: what about the assignment itself looks wrong (a test that its own
+    #: reference solution fails).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """No submission failed, timed out or was refused (missing ones are the students' business)."""
-        return all(r.status in ("graded", "missing") for r in self.results)
+        return all(r.status in ("graded", MANUAL, "missing") for r in self.results)
 
     def per_minute(self) -> float:
         """Executed submissions per minute of wall-clock time."""
@@ -135,9 +148,16 @@ def _summary(tests: list[GradedCell], notes: list[str], timeout: float) -> str:
     slow = [t.grade_id for t in tests if t.timed_out]
     if slow:
         parts.append(f"cells over the {timeout:g} s limit: {', '.join(slow)}")
-    failed = [t.grade_id for t in tests if not t.passed and not t.timed_out and t.score is not None]
+    failed = [
+        t.grade_id
+        for t in tests
+        if not t.passed and not t.timed_out and not t.manual and t.score is not None
+    ]
     if failed:
         parts.append(f"failed: {', '.join(failed)}")
+    unanswered = [t.grade_id for t in tests if t.manual and t.score == 0]
+    if unanswered:
+        parts.append(f"no answer: {', '.join(unanswered)}")
     manual = [t.grade_id for t in tests if t.score is None]
     if manual:
         parts.append(f"needs manual grading: {', '.join(manual)}")
@@ -183,17 +203,25 @@ class _Grader:
         self.lock = threading.Lock()
         self.live: set[Any] = set()
         self.sources: dict[str, Any] = {}
-        self.references: dict[str, dict[str, list]] = {}
+        self.references: dict[str, Reference] = {}
+        self.warnings: list[str] = []
         self.secrets: dict[str, set[str]] = {}
+        self._order: dict[str, list[tuple[str, float]]] = {}  # cells worth points, in order
         for notebook in cells:
             path = self.source / f"{notebook}.ipynb"
             self.sources[notebook] = nbformat.read(path, as_version=4)
             self.secrets[notebook] = hidden_lines(self.sources[notebook], rewrite_for_learner)
+            ids = [g for g in points_ids(self.sources[notebook]) if g in cells[notebook]]
+            ids += [g for g in cells[notebook] if g not in ids]  # released, since removed
+            self._order[notebook] = [(gid, cells[notebook][gid]) for gid in ids]
             with tempfile.TemporaryDirectory(prefix="autograder-reference-") as tmp:
                 copy_files(self.source, Path(tmp))
                 self.references[notebook] = cached_reference(
                     path, course.folder("autograded") / ".reference", Path(tmp)
                 )
+            for warning in self.references[notebook].warnings(notebook):
+                log.warning("%s", warning)
+                self.warnings.append(warning)
 
     def close(self) -> None:
         pass
@@ -270,8 +298,8 @@ class _Grader:
             for c in self.sources[sub.notebook].cells
             if "### BEGIN HIDDEN TESTS" in c.source
         }
-        result.tests = [
-            GradedCell(
+        tests = {
+            c.grade_id: GradedCell(
                 grade_id=c.grade_id,
                 points=c.max_points,
                 score=c.points,
@@ -281,8 +309,17 @@ class _Grader:
                 timed_out=outcome.status == "timeout" and c.message.startswith("not run"),
             )
             for c in outcome.cells
+        }
+        tests.update((m.grade_id, m) for m in outcome.manual)
+        # In the source's order; an answer cell the submission lost earns nothing.
+        result.tests = [
+            tests.get(gid)
+            or GradedCell(gid, points, 0.0, False, "the answer cell is missing", False, manual=True)
+            for gid, points in self._order[sub.notebook]
         ]
         result.status = outcome.status
+        if outcome.status == "graded" and any(t.score is None for t in result.tests):
+            result.status = MANUAL
         if outcome.status == "failed":
             # The notebook's process died (a crash, os._exit, a limit): not an honest score.
             # Nothing is recorded as a grade, so a previous grade of this student stays.
@@ -313,7 +350,7 @@ class _Grader:
         elif result.executed is not None:
             record_graded(
                 gb, self.assignment, sub.student, sub.notebook, result.tests,
-                timestamp=timestamp, flagged=result.status != "graded",
+                timestamp=timestamp, flagged=result.status not in ("graded", MANUAL),
             )  # fmt: skip
             dest.mkdir(parents=True, exist_ok=True)
             copy_files(sub.folder, dest, SKIP, untrusted=True)
@@ -463,7 +500,7 @@ def grade(
     grader.close()
     results.sort(key=lambda r: (r.student, r.notebook))
     write_csv(results, out)
-    return GradingRun(assignment, jobs, results, time.perf_counter() - start)
+    return GradingRun(assignment, jobs, results, time.perf_counter() - start, grader.warnings)
 
 
 def _record(grader: _Grader, gb, sub: Submission, result: SubmissionResult) -> SubmissionResult:

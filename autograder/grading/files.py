@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import shutil
 import stat
 from collections.abc import Iterator
@@ -155,6 +156,15 @@ def read_regular(path: Path) -> bytes:
 
 
 def copy_regular(source: Path, dest: Path) -> None:
-    """Copy ``source`` (opened with :func:`open_regular`) to the new file ``dest``."""
-    with os.fdopen(open_regular(source), "rb") as src, open(dest, "xb") as out:
-        shutil.copyfileobj(src, out)
+    """Copy ``source`` (opened with :func:`open_regular`) to ``dest``.
+
+    Written to a new file beside ``dest`` and renamed over it: an earlier copy (a notebook of
+    the same assignment recorded before, a previous grading) is replaced, never written
+    through, and a crash leaves no half-written file."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with os.fdopen(open_regular(source), "rb") as src, open(tmp, "xb") as out:
+            shutil.copyfileobj(src, out)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

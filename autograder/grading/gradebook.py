@@ -56,7 +56,8 @@ def open_gradebook(course: Course) -> Gradebook:
 
 
 def assignment_cells(gb: Gradebook, assignment: str) -> dict[str, dict[str, float]]:
-    """``{notebook: {grade_id: max_score}}`` for a released assignment."""
+    """``{notebook: {grade_id: max_score}}`` for a released assignment: every cell that earns
+    points, the tests, the written answers and nbgrader's task cells (graded by hand)."""
     try:
         record = gb.find_assignment(assignment)
     except MissingEntry as exc:
@@ -64,7 +65,7 @@ def assignment_cells(gb: Gradebook, assignment: str) -> dict[str, dict[str, floa
             f"assignment {assignment!r} is not in the gradebook: run `autograder release {assignment}` first"
         ) from exc
     return {
-        nb.name: {cell.name: float(cell.max_score) for cell in nb.grade_cells}
+        nb.name: {cell.name: float(cell.max_score) for cell in [*nb.grade_cells, *nb.task_cells]}
         for nb in record.notebooks
     }
 

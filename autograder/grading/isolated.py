@@ -32,14 +32,23 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat.corpus.words import generate_corpus_id
 
-from .notebooks import HIDDEN_BEGIN
+from .notebooks import HIDDEN_BEGIN, GradedCell, is_manual_cell, manual_grade
 from .sandbox import Limits, Sandbox, kill_group
-from .verdicts import decides_in_process, judge_cell, rewrite_for_learner, rewrite_for_reference
+from .verdicts import (
+    check_calls,
+    decides_in_process,
+    judge_cell,
+    rewrite_for_learner,
+    rewrite_for_reference,
+)
 
 # The autograder package (its parent folder goes on the worker's PYTHONPATH).
 PACKAGE = Path(__file__).resolve().parents[1]
 MAX_REPLY = 64 << 20  # bytes one cell's answer may take
+#: The grader's own files that decide what a reference run records (its cache's key).
+GRADER_FILES = ("verdicts.py", "isolated.py", "worker.py")
 
 
 class WorkerDied(RuntimeError):
@@ -214,6 +223,8 @@ class NotebookResult:
     message: str = ""
     cells: list[CellResult] = field(default_factory=list)
     notebook: Any = None  # the executed notebook (outputs of the learner's run)
+    #: Written answers and tasks (nbgrader's rule: 0 if left as released, else a human grades).
+    manual: list[GradedCell] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -250,7 +261,12 @@ def _sources_to_run(source_nb, submission_nb) -> list[tuple[Any, str | None]]:
         elif gid in solution_ids:
             seen.add(gid)
             learner = copy.deepcopy(cell)
-            learner.metadata["nbgrader"] = copy.deepcopy(source_cells[gid].metadata["nbgrader"])
+            meta = copy.deepcopy(source_cells[gid].metadata["nbgrader"])
+            if "checksum" in _meta(cell):
+                # The released cell's checksum, which nbgrader's OverwriteCells wrote from the
+                # gradebook: how nbgrader tells an untouched written answer (0 points).
+                meta["checksum"] = _meta(cell)["checksum"]
+            learner.metadata["nbgrader"] = meta
             learner.metadata.pop("autograder", None)  # time limits: the source's, not the learner's
             if "autograder" in source_cells[gid].metadata:
                 learner.metadata["autograder"] = copy.deepcopy(
@@ -275,12 +291,41 @@ def _sources_to_run(source_nb, submission_nb) -> list[tuple[Any, str | None]]:
     return [(c, _meta(c).get("grade_id") if is_test_cell(c) else None) for c in out]
 
 
-def reference_observations(
-    source_nb, workdir: Path, *, cell_timeout: float = 600
-) -> dict[str, list]:
+@dataclass
+class Reference:
+    """What the source notebook's reference run gave: each test cell's check arguments, and the
+    test cells the reference solution itself fails (``grade_id``: ``Type: message``).
+
+    A test the reference fails (an instructor's nbgrader assignment may have one) is graded as
+    nbgrader grades it, by whether the cell runs without an error in the submission, with
+    whatever checks the reference run reached; the instructor is warned (:meth:`warnings`).
+    """
+
+    observations: dict[str, list] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def warnings(self, notebook: str) -> list[str]:
+        return [
+            f"{notebook}: the reference solution fails its own test {gid} ({why}); the test is "
+            "graded as nbgrader grades it, by whether it runs without an error"
+            for gid, why in self.failed.items()
+        ]
+
+    def to_json(self) -> str:
+        return json.dumps({"observations": self.observations, "failed": self.failed})
+
+    @classmethod
+    def from_json(cls, text: str) -> Reference:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("observations"), dict):
+            raise ValueError("not a reference")
+        return cls(data["observations"], dict(data.get("failed") or {}))
+
+
+def reference_observations(source_nb, workdir: Path, *, cell_timeout: float = 600) -> Reference:
     """Run the source notebook's reference solutions once; each test cell's check arguments."""
     worker = WorkerProcess(Sandbox(workdir=workdir, use_bwrap=False, limits=Limits(memory=1 << 40)))
-    found: dict[str, list] = {}
+    found = Reference()
     try:
         for cell in source_nb.cells:
             if cell.cell_type != "code":
@@ -289,18 +334,16 @@ def reference_observations(
             code = rewrite_for_reference(cell.source) if test else cell.source
             reply = worker.run(code, cell_timeout)
             if test:
-                if reply.get("error"):
-                    err = reply["error"]
-                    raise RuntimeError(
-                        f"the reference solution fails {_meta(cell)['grade_id']}: {err}"
-                    )
-                found[_meta(cell)["grade_id"]] = reply.get("observations", [])
+                gid = _meta(cell)["grade_id"]
+                found.observations[gid] = reply.get("observations", [])
+                if err := reply.get("error"):
+                    found.failed[gid] = f"{err.get('ename', 'Error')}: {err.get('evalue', '')}"
     finally:
         worker.close()
     return found
 
 
-def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> dict[str, list]:
+def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> Reference:
     """:func:`reference_observations` of a source notebook, cached by the notebook's content.
 
     The cache lives in a folder that submissions cannot see (the course's ``autograded/``);
@@ -309,21 +352,20 @@ def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> dict[
     import hashlib
 
     data = Path(source_path).read_bytes()
-    digest = hashlib.sha256(
-        data + PACKAGE.joinpath("grading", "verdicts.py").read_bytes()
-    ).hexdigest()[:16]
+    code = b"".join(PACKAGE.joinpath("grading", f).read_bytes() for f in GRADER_FILES)
+    digest = hashlib.sha256(data + code).hexdigest()[:16]
     cache = (
         Path(cache_dir) / f"{Path(source_path).parent.name}-{Path(source_path).stem}-{digest}.json"
     )
     if cache.exists():
         try:
-            return json.loads(cache.read_text())
+            return Reference.from_json(cache.read_text())
         except ValueError:
             pass
     found = reference_observations(nbformat.reads(data.decode(), as_version=4), workdir)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(found))
+    tmp.write_text(found.to_json())
     os.replace(tmp, cache)  # atomic: a killed run never leaves half a cache
     return found
 
@@ -331,7 +373,7 @@ def cached_reference(source_path: Path, cache_dir: Path, workdir: Path) -> dict[
 def grade_notebook(
     source_nb,
     submission_nb,
-    reference: dict[str, list],
+    reference: Reference,
     sandbox: Sandbox,
     *,
     cell_timeout: float = 120,
@@ -357,6 +399,8 @@ def grade_notebook(
         deadline = time.monotonic() + notebook_timeout
         for cell, test_id in plan:
             out_cell = copy.deepcopy(cell)
+            if "id" not in out_cell:  # a cell of an nbformat < 4.5 notebook
+                out_cell["id"] = generate_corpus_id()
             if out_cell.get("cell_type") == "code":
                 out_cell["outputs"], out_cell["execution_count"] = [], None
             executed.cells.append(out_cell)
@@ -400,24 +444,27 @@ def grade_notebook(
                 if HIDDEN_BEGIN in cell.source:
                     error = hidden_test_error(error)
                 verdict = judge_cell(
-                    reference.get(test_id, []),
+                    reference.observations.get(test_id, []),
                     reply.get("observations") or [],
                     error,
-                    require_no_error=decides_in_process(cell.source),
+                    require_no_error=decides_in_process(cell.source) or test_id in reference.failed,
                 )
                 pts = float(_meta(cell).get("points", 0))
-                results[test_id] = CellResult(
-                    test_id, pts if verdict.passed else 0.0, pts, verdict.message
-                )
+                earned, message = (pts, "") if verdict.passed else (0.0, verdict.message)
+                if verdict.passed and not check_calls(cell.source):
+                    # A plain nbgrader test (asserts only): nbgrader's partial credit, a
+                    # number the cell's last expression gives.
+                    earned, message = partial_credit(out_cell["outputs"], pts)
+                results[test_id] = CellResult(test_id, earned, pts, message)
                 # What the learner sees for a test cell is the grader's verdict, not what the
                 # rewritten cell printed in the learner's process.
                 out_cell["outputs"] = [
                     nbformat.v4.new_output(
-                        "stream", name="stdout", text=f"passed ({pts:g} of {pts:g} points)\n"
+                        "stream", name="stdout", text=f"passed ({earned:g} of {pts:g} points)\n"
                     )
-                    if verdict.passed
+                    if earned == pts
                     else nbformat.v4.new_output(
-                        "error", ename="CheckFailed", evalue=verdict.message, traceback=[]
+                        "error", ename="CheckFailed", evalue=message, traceback=[]
                     )
                 ]
     finally:
@@ -425,7 +472,31 @@ def grade_notebook(
         if on_end:
             on_end(worker.proc)
     cells = [results[gid] for _, gid in plan if gid in results]
-    return NotebookResult(status=status, message=reason, cells=cells, notebook=executed)
+    manual = [manual_grade(c) for c in executed.cells if is_manual_cell(c)]
+    return NotebookResult(
+        status=status, message=reason, cells=cells, notebook=executed, manual=manual
+    )
+
+
+def partial_credit(outputs: list, points: float) -> tuple[float, str]:
+    """nbgrader's partial credit (``nbgrader.utils.get_partial_grade``) and a message: a test
+    cell whose result is a number from 0 to its points earns that number, any other result all
+    its points. A number above its points (nbgrader stops grading there) earns nothing."""
+    from nbgrader.utils import get_partial_grade
+
+    for output in outputs:
+        if output.get("output_type") != "execute_result":
+            continue
+        try:
+            earned = float(get_partial_grade(output, points))
+        except KeyError:  # no text/plain: nbgrader's "something else", all the points
+            return points, ""
+        except ValueError:
+            return 0.0, f"the test's result is more than its {points:g} points"
+        if earned < points:
+            return earned, f"partial credit: {earned:g} of {points:g} points"
+        return earned, ""
+    return points, ""
 
 
 #: Bytes of outputs the grader keeps of one cell and of one notebook (in the autograded notebook
@@ -481,6 +552,10 @@ def _output(raw: dict[str, Any]):
             if k in ("text/plain", "image/png", "text/html")
         }
         return nbformat.v4.new_output("display_data", data=data)
+    if kind == "execute_result" and isinstance(raw.get("data"), dict):
+        plain = raw["data"].get("text/plain")
+        if isinstance(plain, str):
+            return nbformat.v4.new_output("execute_result", data={"text/plain": plain[:100_000]})
     if kind == "error":
         return nbformat.v4.new_output(
             "error",

@@ -54,6 +54,7 @@ class GradedCell:
     message: str  # why it failed ("" when it passed)
     hidden: bool  # a hidden-test cell: its source and outputs are never shown
     timed_out: bool = False
+    manual: bool = False  # a written answer or a task, graded by a human (nbgrader's formgrader)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +105,36 @@ def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:
 
 def is_grade_cell(cell: NotebookNode) -> bool:
     return bool(nbgrader_meta(cell).get("grade")) and "grade_id" in nbgrader_meta(cell)
+
+
+def is_task_cell(cell: NotebookNode) -> bool:
+    """An nbgrader task: a locked markdown cell worth points that a human grades."""
+    return bool(nbgrader_meta(cell).get("task")) and "grade_id" in nbgrader_meta(cell)
+
+
+def is_manual_cell(cell: NotebookNode) -> bool:
+    """A cell worth points that no test decides: a written answer (a grade cell that is also a
+    solution, or a markdown grade cell) or a task."""
+    return is_task_cell(cell) or (is_grade_cell(cell) and not is_test_cell(cell))
+
+
+def manual_grade(cell: NotebookNode) -> GradedCell:
+    """nbgrader's own rule for a cell a human grades (``nbgrader.utils.determine_grade``): an
+    answer left as released earns 0, any other answer and every task wait for a human
+    (``score`` None). The checksum it compares with is the gradebook's, which nbgrader's
+    ``OverwriteCells`` writes into the cell."""
+    from nbgrader import utils
+
+    meta = nbgrader_meta(cell)
+    points = float(meta.get("points", 0) or 0)
+    score = None if is_task_cell(cell) else utils.determine_grade(cell)[0]
+    message = "no answer: the cell is as it was released" if score == 0 else ""
+    return GradedCell(meta["grade_id"], points, score, False, message, False, manual=True)
+
+
+def points_ids(nb: NotebookNode) -> list[str]:
+    """The ``grade_id`` of every cell worth points (tests, written answers, tasks), in order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if is_grade_cell(c) or is_task_cell(c)]
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -231,25 +262,16 @@ def error_message(output: NotebookNode) -> str:
 
 
 def grade_cells(nb: NotebookNode) -> list[GradedCell]:
-    """One verdict per grade cell of an executed notebook, in notebook order."""
-    from nbgrader import utils
-
+    """One verdict per cell worth points of an executed notebook, in notebook order."""
     results = []
     for cell in nb.cells:
+        if is_manual_cell(cell):  # nbgrader's rule: 0 if untouched, else a human
+            results.append(manual_grade(cell))
+            continue
         if not is_grade_cell(cell):
             continue
         meta = nbgrader_meta(cell)
         points = float(meta.get("points", 0) or 0)
-        if not is_test_cell(
-            cell
-        ):  # a written answer: nbgrader's rule (0 if untouched, else a human)
-            score, _ = utils.determine_grade(cell)
-            results.append(
-                GradedCell(
-                    meta["grade_id"], points, score, score is not None and score > 0, "", False
-                )
-            )
-            continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         passed = not errors
         timed_out = any(o.get("ename") == TIMEOUT_ENAME for o in errors)

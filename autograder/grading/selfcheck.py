@@ -50,7 +50,8 @@ def check_notebook(path: Path, *, timeout: int | None = 300) -> CheckResult:
             cell.outputs, cell.execution_count = [], None
     # The course's kernel, whatever kernelspec the notebook was saved with (Colab, a conda env).
     report = execute(nb, path.parent, timeout=timeout, kernel_name="python3")
-    tests = [t for t in grade_cells(nb) if t.grade_id not in hidden]
+    # Visible tests only: written answers and tasks are for a human, not for a self-check.
+    tests = [t for t in grade_cells(nb) if t.grade_id not in hidden and not t.manual]
     return CheckResult(path, tests, hidden, report)
 
 

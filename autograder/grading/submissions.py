@@ -29,9 +29,11 @@ from ..publishing.course import Course
 from .files import Refused, copy_regular, entries, printable, refusal
 from .notebooks import (
     NotGradable,
-    grade_ids,
     is_grade_cell,
+    is_manual_cell,
+    is_task_cell,
     nbgrader_meta,
+    points_ids,
     read_submission,
     strip_hidden_tests,
 )
@@ -203,10 +205,15 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
         raise NotGradable(
             f"could not be prepared for grading: {type(exc).__name__}: {exc}"
         ) from exc
-    missing = sorted(set(expected) - set(grade_ids(nb)))
-    if missing:
-        # The grader runs every test of the source anyway (autograder.grading.isolated puts them back).
-        notes.append(f"missing test cells were put back: {', '.join(missing)}")
+    missing = set(expected) - set(points_ids(nb))
+    # The grader runs every test and task of the source anyway (autograder.grading.isolated puts
+    # them back); a written answer the learner deleted cannot be put back and earns nothing.
+    answers = {nbgrader_meta(c)["grade_id"] for c in source.cells if is_manual_cell(c)}
+    answers -= {nbgrader_meta(c)["grade_id"] for c in source.cells if is_task_cell(c)}
+    if put_back := sorted(missing - answers):
+        notes.append(f"missing test cells were put back: {', '.join(put_back)}")
+    if lost := sorted(missing & answers):
+        notes.append(f"missing answer cells (no points): {', '.join(lost)}")
     # What the sanitizer put back (restoring a hidden test is routine, not an edit).
     visible = strip_hidden_tests(nbformat.from_dict(nb))
     edited = []

@@ -53,6 +53,7 @@ def main() -> int:
     sys.stderr = open(2, "w", closefd=False)
 
     os.environ.setdefault("MPLBACKEND", "Agg")
+    from IPython.core.displayhook import DisplayHook
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
@@ -65,6 +66,19 @@ def main() -> int:
     except Exception:  # noqa: BLE001 - a notebook without torch can still be graded
         pass
     shell = InteractiveShell.instance()
+    # A cell's last expression is its result (nbgrader's partial credit reads it), as a kernel
+    # sends it: an execute_result, not an "Out[0]:" line on stdout. No output history is kept.
+    results: list[dict[str, Any]] = []
+
+    class ResultHook(DisplayHook):
+        def write_output_prompt(self) -> None:
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None) -> None:
+            results.append(format_dict)
+
+    shell.displayhook = ResultHook(shell=shell, cache_size=0)
+    shell.display_trap.hook = shell.displayhook
     # Errors are reported as type and message only: a traceback would quote the test's source.
     shell._showtraceback = lambda etype, evalue, stb: None
     observations: list[dict[str, Any]] = []
@@ -88,6 +102,7 @@ def main() -> int:
         if request.get("op") != "run":
             continue
         observations.clear()
+        results.clear()
         shell.user_ns["__autograder_observe__"] = observe
         error = None
         with capture_output() as captured:
@@ -110,6 +125,12 @@ def main() -> int:
             }
             if data:
                 outputs.append({"output_type": "display_data", "data": data, "metadata": {}})
+        for data in results[-1:]:
+            plain = data.get("text/plain") if isinstance(data, dict) else None
+            if isinstance(plain, str):
+                outputs.append(
+                    {"output_type": "execute_result", "data": {"text/plain": _text(plain)}}
+                )
         if error:
             outputs.append({"output_type": "error", **error, "traceback": []})
         reply = {"outputs": outputs, "observations": list(observations), "error": error}
