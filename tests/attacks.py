@@ -399,6 +399,15 @@ ATTACKS: list[Attack] = [
         "honest",
     ),
     Attack(
+        "fill_the_disk",  # its folder is a capped tmpfs: stops at ENOSPC, the host keeps its disk
+        with_cell(
+            "n = 0\ntry:\n    for i in range(32):\n        with open(f'fill{i}', 'wb') as f:\n"
+            "            f.write(b'x' * (64 << 20))\n        n += 1\nexcept OSError as e:\n    print(n, e)"
+        ),
+        "graded",
+        "honest",
+    ),
+    Attack(
         "signal_handlers",
         with_cell(
             "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):\n    signal.signal(s, signal.SIG_IGN)"

@@ -74,9 +74,60 @@ except OSError:
 """
     r = run(sandbox, code)
     assert r.stdout.split() == ["False", "False", "refused"], r.stdout + r.stderr
-    assert (sandbox.workdir / "mine.txt").read_text() == "ok"
+    assert not (sandbox.workdir / "mine.txt").exists(), "its folder's writes reached the host"
     assert not (ROOT / "evil").exists(), "the submission wrote outside its folder"
     assert not Path("/etc/evil").exists()
+
+
+@needs_bwrap
+def test_the_working_folder_is_a_capped_tmpfs_with_the_files_copied_in(tmp_path):
+    work = tmp_path / "submission"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "given.txt").write_text("the course's data")
+    limits = Limits(memory=1 << 30, file_size=1 << 20, workdir_size=4 << 20)
+    sandbox = Sandbox(
+        workdir=work, readable=[Path(sys.prefix), Path(sys.base_prefix)], limits=limits
+    )
+    code = """
+import errno, os
+print(open('data/given.txt').read())
+open('data/given.txt', 'w').write('changed inside')  # its own copy
+written = 0
+try:
+    for i in range(64):  # 64 MiB, in files of 1 MiB (the file size limit)
+        with open(f'fill{i}', 'wb') as f:
+            f.write(b'x' * (1 << 20))
+        written += 1
+except OSError as e:
+    print('stopped', errno.errorcode[e.errno])
+print(written)
+"""
+    r = run(sandbox, code)
+    lines = r.stdout.splitlines()
+    assert lines[0] == "the course's data", r.stdout + r.stderr
+    assert lines[1] == "stopped ENOSPC", r.stdout + r.stderr
+    assert int(lines[2]) < 4, "wrote more than the working folder's 4 MiB"
+    assert (work / "data" / "given.txt").read_text() == "the course's data"
+    assert sorted(p.name for p in work.iterdir()) == ["data"], "writes reached the host folder"
+
+
+def test_each_submission_has_a_cpu_group_of_its_own_where_the_machine_allows(sandbox):
+    proc = sandbox.popen(
+        [sys.executable, "-c", "print(open('/proc/self/cgroup').read(), flush=True)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    groups = proc._autograder_cgroups
+    made = dict(zip(groups.controllers, groups.dirs, strict=True))
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    if "cpu" not in made:
+        pytest.skip("the cpu cgroup controller is not writable here")
+    line = next(x for x in out.splitlines() if "cpu" in x.split(":")[1].split(","))
+    assert line.endswith("/" + made["cpu"].name), out
+    assert (made["cpu"].parent / "cpu.shares").exists()
+    assert not any(d.exists() for d in made.values()), "the groups were not removed"
 
 
 @needs_bwrap

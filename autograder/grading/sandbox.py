@@ -9,7 +9,10 @@ What the confined process sees with bubblewrap (``bwrap``), an allow-list:
 - the folders listed in ``hide`` replaced by empty ones wherever they lie under what it sees:
   the course (sources with solutions and hidden tests, the gradebook, other students' work) is
   invisible;
-- its own working directory, the only place it may write, and an empty private ``/tmp``;
+- its own working directory, the only place it may write: a size-capped tmpfs
+  (:attr:`Limits.workdir_size`) into which the host folder's files are copied as it starts,
+  so nothing it writes reaches the host and it cannot fill the host's disk; and an empty private
+  ``/tmp`` (a capped tmpfs too);
 - no network (a new network namespace with only a loopback), its own PID namespace, and it dies
   with its parent;
 - it runs as ``nobody`` (uid and gid 65534) in a user namespace of its own, without
@@ -19,14 +22,16 @@ Resource limits (``setrlimit``, applied in every case): address space, CPU time,
 open files, and the number of processes where the user is not root (root ignores that limit).
 Where the grader may create control groups (cgroup v1 ``pids`` and ``memory`` controllers
 writable, as for root on most Linux machines), the submission also gets a group of its own
-capping its processes and its total memory, forks included: a fork bomb stops at the cap.
+capping its processes and its total memory, forks included (a fork bomb stops at the cap), and
+a ``cpu`` group of its own, so that parallel submissions share the CPU fairly however many busy
+processes one of them starts.
 Wall-clock limits are the caller's business (:mod:`autograder.grading.isolated` enforces them per cell
 and per notebook by killing the process group).
 
 Without bubblewrap (macOS, Colab, a machine without it) the command runs with the limits only,
 and :func:`sandbox_warning` says so: the network and the file system are then not confined.
 
-Deliberately left out: containers and cgroups (an instructor who has them can run the whole
+Deliberately left out: containers and cgroup v2 (an instructor who has them can run the whole
 grader inside one), and seccomp filters.
 """
 
@@ -65,6 +70,8 @@ class Limits:
     """Processes of the (non-root) user (RLIMIT_NPROC); the watchdog also counts the group's."""
     open_files: int = 1024
     """Open file descriptors (RLIMIT_NOFILE)."""
+    workdir_size: int = 512 * MiB
+    """Bytes the working folder may hold (bubblewrap: a tmpfs of this size, the files copied in)."""
 
     def apply(self) -> None:
         """Set these limits on the current process (called in the child before exec)."""
@@ -142,7 +149,10 @@ def _own_cgroup(controller: str) -> Path | None:
 
 
 class Cgroups:
-    """A fresh cgroup per submission: ``pids.max`` and ``memory.limit_in_bytes`` (v1)."""
+    """A fresh cgroup per submission: ``pids.max``, ``memory.limit_in_bytes`` and, for the
+    ``cpu`` controller, the default ``cpu.shares`` (v1). The kernel's scheduler shares the CPU
+    between groups first, so a submission's many busy children get one submission's share, and
+    its neighbour its own."""
 
     def __init__(self, limits: Limits) -> None:
         self.dirs: list[Path] = []
@@ -151,6 +161,7 @@ class Cgroups:
         for controller, knob, value in (
             ("pids", "pids.max", limits.processes),
             ("memory", "memory.limit_in_bytes", limits.memory),
+            ("cpu", "cpu.shares", 1024),
         ):
             parent = _own_cgroup(controller)
             if parent is None:
@@ -187,6 +198,9 @@ class Cgroups:
 
 #: The user and group a submission runs as inside the sandbox.
 NOBODY = 65534
+#: Where the sandbox shows the host's working folder, read-only, for its first command to copy
+#: into the working folder's tmpfs.
+INPUT = "/run/autograder-input"
 
 #: What of the system a submission sees (read-only, where it exists): the programs and
 #: libraries, the dynamic linker's configuration, fonts (matplotlib), time zones, the user
@@ -271,7 +285,9 @@ class Sandbox:
             path = Path(path).resolve()
             if path.exists():
                 cmd += ["--ro-bind", str(path), str(path)]
-        cmd += ["--bind", work, work]
+        # The working folder: a tmpfs of its own size, at the host folder's path, the host's
+        # files copied in (below) from a read-only view. Nothing written there reaches the host.
+        cmd += ["--ro-bind", work, INPUT, "--size", str(self.limits.workdir_size), "--tmpfs", work]
         # Hidden folders are empty and read-only (after the mount points above were made in them).
         for hidden in hidden_paths:
             cmd += ["--remount-ro", str(hidden)]
@@ -286,6 +302,7 @@ class Sandbox:
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--die-with-parent", "--new-session",
             "--",
+            "/bin/sh", "-c", f'cp -R {INPUT}/. . && exec "$@"', "sh",
             *argv,
         ]  # fmt: skip
         return cmd
