@@ -511,4 +511,87 @@ MUTANTS = [
                 self._t.backward()
         """,
     ),
+    # ---------------------------------------------------------------- numerical_grad
+    Mutant(
+        name="numerical_grad_one_sided",
+        cell="numerical_grad",
+        fails=["hidden_numerical_grad_central", "hidden_numerical_grad_eps"],
+        code=edited(
+            REFERENCES,
+            "numerical_grad",
+            (
+                """        flat[i] = old - eps
+        f_minus = float(f(xc))
+        flat[i] = old  # restore the entry before the next one
+        flat_grad[i] = (f_plus - f_minus) / (2 * eps)""",
+                """        flat[i] = old
+        f_zero = float(f(xc))
+        flat_grad[i] = (f_plus - f_zero) / eps  # one-sided: an error of order eps""",
+            ),
+        ),
+    ),
+    Mutant(
+        name="numerical_grad_eps_too_large",
+        cell="numerical_grad",
+        fails=["hidden_numerical_grad_eps"],
+        code=edited(
+            REFERENCES,
+            "numerical_grad",
+            (
+                "def numerical_grad(f, x, eps=1e-6):",
+                "def numerical_grad(f, x, eps=1e-3):  # 'safer'",
+            ),
+        ),
+    ),
+    Mutant(
+        name="numerical_grad_not_restored",
+        cell="numerical_grad",
+        fails=["hidden_numerical_grad_restores"],
+        code=edited(
+            REFERENCES,
+            "numerical_grad",
+            ("        flat[i] = old  # restore the entry before the next one\n", ""),
+        ),
+    ),
+    Mutant(
+        name="numerical_grad_changes_callers_x",
+        cell="numerical_grad",
+        fails=["hidden_numerical_grad_restores"],
+        code=edited(
+            REFERENCES,
+            "numerical_grad",
+            (
+                "xc = x.detach().to(torch.float64).clone()  # our own float64 copy: x stays as it was",
+                "xc = x.detach().to(torch.float64)  # no copy: shares memory with a float64 x",
+            ),
+            ("        old = flat[i].item()\n", ""),
+            ("flat[i] = old + eps", "flat[i] += eps"),
+            ("flat[i] = old - eps", "flat[i] -= 2 * eps"),
+            ("flat[i] = old  # restore", "flat[i] += eps  # 'restore'"),
+        ),
+    ),
+    Mutant(
+        name="numerical_grad_float32",
+        cell="numerical_grad",
+        fails=["hidden_numerical_grad_float64"],
+        code=edited(
+            REFERENCES,
+            "numerical_grad",
+            (
+                "xc = x.detach().to(torch.float64).clone()  # our own float64 copy: x stays as it was",
+                "xc = x.detach().clone()  # a copy, but in x's own dtype",
+            ),
+        ),
+    ),
+    Mutant(
+        name="numerical_grad_autograd",
+        cell="numerical_grad",
+        fails=["hidden_numerical_grad_no_autograd"],
+        code="""
+        def numerical_grad(f, x, eps=1e-6):
+            xc = x.detach().to(torch.float64).clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(f(xc), xc)  # not a numerical gradient at all
+            return grad
+        """,
+    ),
 ]
