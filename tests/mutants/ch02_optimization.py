@@ -18,6 +18,7 @@ def _edit(grade_id: str, *edits: tuple[str, str]) -> str:
 
 
 # Lines of the reference solutions that the mutants below change.
+BN_GRAD_X = "    grad_x = inv_std * (g - g.mean(dim=0) - x_hat * (g * x_hat).mean(dim=0))  # (N, D)"
 SGD_DECAY = """\
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p  # a new tensor: p.grad stays as it was
@@ -507,6 +508,91 @@ MUTANTS = [
                 y_true.cpu().numpy(), y_pred.cpu().numpy(), average="binary", zero_division=0
             )
             return float(p), float(r), float(f)
+        """,
+    ),
+    # ---------------------------------------------------------------- batchnorm_backward
+    Mutant(
+        name="batchnorm_backward_direct_path_only",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_mean_variance"],
+        code=_edit(
+            "batchnorm_backward",
+            (
+                BN_GRAD_X,
+                "    grad_x = g * inv_std  # (N, D): as if mean and variance were constants",
+            ),
+        ),
+    ),
+    Mutant(
+        name="batchnorm_backward_no_variance_path",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_mean_variance"],
+        code=_edit(
+            "batchnorm_backward",
+            (
+                BN_GRAD_X,
+                "    grad_x = inv_std * (g - g.mean(dim=0))  # (N, D): the variance's path forgotten",
+            ),
+        ),
+    ),
+    Mutant(
+        name="batchnorm_backward_no_mean_path",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_mean_variance"],
+        code=_edit(
+            "batchnorm_backward",
+            (
+                BN_GRAD_X,
+                "    grad_x = inv_std * (g - x_hat * (g * x_hat).mean(dim=0))  # the mean's path forgotten",
+            ),
+        ),
+    ),
+    Mutant(
+        name="batchnorm_backward_unbiased_variance",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_biased_variance"],
+        code=_edit(
+            "batchnorm_backward",
+            (
+                "var = ((x - mu) ** 2).mean(dim=0)  # (D,): biased, divided by N",
+                "var = x.var(dim=0)  # (D,): unbiased, divided by N - 1",
+            ),
+        ),
+    ),
+    Mutant(
+        name="batchnorm_backward_over_features",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_batch_dim"],
+        code=_edit(
+            "batchnorm_backward",
+            ("mu = x.mean(dim=0)  # (D,)", "mu = x.mean(dim=1, keepdim=True)  # (N, 1)"),
+            (
+                "var = ((x - mu) ** 2).mean(dim=0)  # (D,): biased, divided by N",
+                "var = ((x - mu) ** 2).mean(dim=1, keepdim=True)  # (N, 1)",
+            ),
+            (BN_GRAD_X, BN_GRAD_X.replace(".mean(dim=0)", ".mean(dim=1, keepdim=True)")),
+        ),
+    ),
+    Mutant(
+        name="batchnorm_backward_eps_outside_sqrt",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_eps"],
+        code=_edit(
+            "batchnorm_backward",
+            ("inv_std = 1.0 / torch.sqrt(var + eps)", "inv_std = 1.0 / (torch.sqrt(var) + eps)"),
+        ),
+    ),
+    Mutant(
+        name="batchnorm_backward_autograd",
+        cell="batchnorm_backward",
+        fails=["hidden_batchnorm_backward_no_autograd"],
+        code="""
+        def batchnorm_backward(grad_out, x, gamma, eps=1e-5):
+            x = x.detach().clone().requires_grad_(True)
+            gamma = gamma.detach().clone().requires_grad_(True)
+            beta = torch.zeros_like(gamma, requires_grad=True)
+            y = F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+            return torch.autograd.grad(y, (x, gamma, beta), grad_out)  # derived by nobody
         """,
     ),
 ]
