@@ -3,7 +3,7 @@
     autograder [--course DIR] release ASSIGNMENT
     autograder check NOTEBOOK [--timeout SECONDS]
     autograder [--course DIR] grade ASSIGNMENT [--submissions DIR] [--out CSV] [--jobs N] [--timeout SECONDS]
-                                        [--memory GIB] [--no-sandbox]
+                                        [--memory GIB] [--no-sandbox] [--cluster local:N|tcp://HOST:8786]
     autograder [--course DIR] feedback ASSIGNMENT
     autograder [--course DIR] report ASSIGNMENT [--out HTML]
     autograder [--course DIR] export [--out CSV]
@@ -69,6 +69,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         memory=int(args.memory * (1 << 30)),
         sandbox=False if args.no_sandbox else None,
+        cluster=args.cluster,
     )
     counts = Counter(r.status for r in run.results)
     out = args.out or course.root / "grades" / f"{args.assignment}.csv"
@@ -163,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run submissions with resource limits only, without bubblewrap (not recommended)",
     )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: local:N (N worker processes here) or a scheduler's "
+        "address, tcp://HOST:8786 (each worker grades in its own sandbox)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_grade)
 
@@ -200,12 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("autograder.nbgrader").setLevel(
         logging.INFO if args.verbose else logging.ERROR
     )
+    from .grading.cluster import ClusterError
     from .grading.notebooks import NotGradable
     from .publishing.course import CourseError
 
     try:
         return args.func(args)
-    except (CourseError, NotGradable, FileNotFoundError) as exc:
+    except (CourseError, NotGradable, FileNotFoundError, ClusterError) as exc:
         print(f"autograder {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -8,7 +8,8 @@ run), printed and written to ``bench/results/latest.md``.
 - book: the book's full build in a scratch copy (execution cache empty), then the rebuild with
   nothing changed (median of 3).
 - grading: 20 submissions of chapter 01 graded by ``autograder grade --jobs 2`` (with and
-  without the sandbox) and by plain ``nbgrader autograde``, in one run, with the speed-up.
+  without the sandbox, and on a Dask ``LocalCluster`` of 2 processes) and by plain
+  ``nbgrader autograde``, in one run, with the speed-up.
 
 Not timed tests: nothing here fails on a slow machine; the tables are for people to read.
 """
@@ -145,6 +146,11 @@ def bench_grading(repeats: int) -> str:
         c = compare_with_nbgrader(ROOT / "course", "01_autograd", Path(tmp), students=20, jobs=2)
         course = Course(Path(tmp) / "autograder")
         plain = grade(course, "01_autograd", jobs=2, progress=False, sandbox=False)
+        # Dask's LocalCluster of 2 processes (its start-up included), sandboxed.
+        dask = grade(course, "01_autograd", progress=False, cluster="local:2")
+        same_dask = {(r.student, r.score) for r in dask.results} == {
+            (r.student, r.score) for r in c.ours.results
+        }
 
     def per_sub(run) -> float:
         return statistics.median(r.seconds.get("run", 0.0) for r in run.results)
@@ -156,8 +162,10 @@ def bench_grading(repeats: int) -> str:
          f"{base / c.ours.wall_seconds:.1f}x", f"{per_sub(c.ours):.1f}"],
         ["autograder grade --jobs 2 --no-sandbox", f"{plain.wall_seconds:.1f}", f"{plain.per_minute():.1f}",
          f"{base / plain.wall_seconds:.1f}x", f"{per_sub(plain):.1f}"],
+        ["autograder grade --cluster local:2", f"{dask.wall_seconds:.1f}", f"{dask.per_minute():.1f}",
+         f"{base / dask.wall_seconds:.1f}x", f"{per_sub(dask):.1f}"],
     ]  # fmt: skip
-    same = "yes" if c.same_scores else "NO"
+    same = "yes" if c.same_scores and same_dask else "NO"
     return table(
         f"Grading 20 submissions of 01_autograd (one run each; same scores as nbgrader: {same}; "
         "the first autograder run includes the one-off reference run)",

@@ -14,6 +14,7 @@ PARTS = {
     "grading": {
         "atomic",
         "batch",
+        "cluster",
         "execution",
         "feedback",
         "files",

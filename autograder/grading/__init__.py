@@ -1,7 +1,8 @@
 """The engine instructors run: sandboxed grading with verdicts decided by the grader.
 
 - :mod:`~autograder.grading.batch`: ``autograder grade``: every submission of an assignment,
-  in parallel slots, into the gradebook and the CSV;
+  in parallel slots, into the gradebook and the CSV; :mod:`~autograder.grading.cluster`: the
+  same slots on the workers of a Dask cluster (``--cluster``);
 - :mod:`~autograder.grading.isolated`: one notebook in a sandboxed worker, its test cells
   rewritten to observe (:mod:`~autograder.grading.verdicts`) and judged here;
 - :mod:`~autograder.grading.worker`, :mod:`~autograder.grading.sandbox`: the learner's process

@@ -27,8 +27,10 @@ verdicts computed outside the learner's kernel; both plug in at step 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
+import functools
 import json
 import logging
 import shutil
@@ -45,6 +47,7 @@ import nbformat
 
 from ..publishing.course import Course
 from .atomic import atomic_open, write_text_atomic
+from .cluster import connect, local_workers
 from .files import printable
 from .gradebook import (
     assignment_cells,
@@ -53,7 +56,14 @@ from .gradebook import (
     record_graded,
     record_missing,
 )
-from .isolated import PACKAGE, Reference, cached_reference, grade_notebook, notebook_budget
+from .isolated import (
+    PACKAGE,
+    NotebookResult,
+    Reference,
+    cached_reference,
+    grade_notebook,
+    notebook_budget,
+)
 from .notebooks import (
     GradedCell,
     NotGradable,
@@ -63,7 +73,14 @@ from .notebooks import (
     redact_text,
 )
 from .sandbox import Limits, Sandbox, kill_group, sandbox_warning
-from .submissions import Submission, copy_files, find_submissions, sanitize
+from .submissions import (
+    Submission,
+    copy_files,
+    find_submissions,
+    read_files,
+    sanitize,
+    write_files,
+)
 from .verdicts import rewrite_for_learner
 
 #: ``needs manual grading``: graded, with written answers or tasks left for a human (nbgrader's
@@ -108,6 +125,66 @@ class SubmissionResult:
             "status": self.status,
             "message": printable(self.message, MAX_MESSAGE),
         }
+
+
+@dataclass
+class Job:
+    """What a grading slot needs to run one sanitized submission, on this machine or another
+    (picklable; the source notebook and its reference run travel separately, once per slot)."""
+
+    notebook: str
+    nb: Any  # the sanitized submission
+    files: dict[str, bytes]  # the submission's files, then the assignment's, by relative path
+    limits: Limits
+    cell_timeout: float
+    notebook_timeout: float
+    use_sandbox: bool | None
+    hide: list[str] = field(default_factory=list)  # hidden where they exist on the slot's machine
+
+
+def slot_readable() -> list[Path]:
+    """What a submission must see read-only on this machine: Python and the autograder package."""
+    return [Path(sys.prefix), Path(sys.base_prefix), PACKAGE]
+
+
+def run_job(
+    job: Job,
+    source_nb,
+    reference: Reference,
+    *,
+    readable: list[Path] | None = None,
+    on_start=None,
+    on_end=None,
+) -> NotebookResult:
+    """Run one submission confined in a fresh working folder and judge its tests (what a
+    grading slot does: a thread of the grader, or a Dask worker on another machine)."""
+    work = Path(tempfile.mkdtemp(prefix="autograder-"))
+    run = work / "run"
+    run.mkdir()
+    try:
+        try:
+            write_files(job.files, run)
+        except NotGradable as exc:
+            return NotebookResult(status="failed", message=str(exc))
+        sandbox = Sandbox(
+            workdir=run,
+            hide=[Path(p) for p in job.hide if Path(p).exists()],
+            readable=slot_readable() if readable is None else readable,
+            limits=job.limits,
+            use_bwrap=job.use_sandbox,
+        )
+        return grade_notebook(
+            source_nb,
+            job.nb,
+            reference,
+            sandbox,
+            cell_timeout=job.cell_timeout,
+            notebook_timeout=job.notebook_timeout,
+            on_start=on_start,
+            on_end=on_end,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @dataclass
@@ -199,7 +276,7 @@ class _Grader:
             if (repo / ".git").exists() or (repo / "course" / "nbgrader_config.py").exists():
                 hide.add(repo)
         self.hide = sorted(hide)
-        self.readable = [Path(sys.prefix), Path(sys.base_prefix), PACKAGE]
+        self.readable = slot_readable()
         self.lock = threading.Lock()
         self.live: set[Any] = set()
         self.sources: dict[str, Any] = {}
@@ -234,18 +311,25 @@ class _Grader:
             kill_group(proc)
 
     def grade_one(self, sub: Submission) -> SubmissionResult:
-        """Sanitize, run confined and judge one submission (no gradebook writes here).
+        """Sanitize, run confined and judge one submission (no gradebook writes here)."""
+        job, result, notes = self.prepare(sub)
+        if job is None:
+            return self.redact(sub, result)
+        begin = time.perf_counter()
+        outcome = run_job(
+            job,
+            self.sources[sub.notebook],
+            self.references[sub.notebook],
+            readable=self.readable,
+            on_start=self._started,
+            on_end=self._ended,
+        )
+        return self.finish(sub, result, notes, outcome, time.perf_counter() - begin)
 
-        Its messages leave the grader (the CSV, the results file, feedback): a hidden test's
-        line that the learner's process captured and put in one is redacted, last."""
-        result = self._grade_one(sub)
-        secrets = self.secrets.get(sub.notebook, set())
-        result.message = redact_text(result.message, secrets)
-        for test in result.tests:
-            test.message = redact_text(test.message, secrets)
-        return result
-
-    def _grade_one(self, sub: Submission) -> SubmissionResult:
+    def prepare(self, sub: Submission) -> tuple[Job | None, SubmissionResult, list[str]]:
+        """Sanitize a submission (nbgrader's preprocessors, which read the gradebook: here, in
+        the grader) and gather its files: the :class:`Job` a grading slot runs, or None and a
+        failed result that says why."""
         expected = self.cells[sub.notebook]
         result = SubmissionResult(
             sub.student, self.assignment, sub.notebook, "failed", "", None, sum(expected.values())
@@ -253,46 +337,40 @@ class _Grader:
         begin = time.perf_counter()
         try:
             nb, notes = sanitize(self.course, self.assignment, sub, expected)
+            files = read_files(sub.folder, self.limits.workdir_size, SKIP, untrusted=True)
+            # The assignment's own data last: a learner's file of the same name never replaces it.
+            files.update(read_files(self.source, self.limits.workdir_size, SKIP))
         except NotGradable as exc:
             result.message = str(exc)
             result.seconds = {"sanitize": time.perf_counter() - begin}
-            return result
-        sanitized = time.perf_counter()
-        work = Path(tempfile.mkdtemp(prefix="autograder-"))
-        run = work / "run"
-        run.mkdir()
-        try:
-            copy_files(sub.folder, run, untrusted=True)
-        except NotGradable as exc:
-            shutil.rmtree(work, ignore_errors=True)
-            result.message = str(exc)
-            return result
-        copy_files(self.source, run)
+            return None, result, []
+        result.seconds = {"sanitize": time.perf_counter() - begin}
         # From the source's cells, never the submission's: extra cells cannot stretch it.
         budget = self.notebook_timeout or (
             notebook_budget(self.sources[sub.notebook], self.timeout) + STARTUP_ALLOWANCE
         )
-        sandbox = Sandbox(
-            workdir=run,
-            hide=self.hide,
-            readable=self.readable,
+        job = Job(
+            notebook=sub.notebook,
+            nb=nb,
+            files=files,
             limits=self.limits,
-            use_bwrap=self.use_sandbox,
+            cell_timeout=self.timeout,
+            notebook_timeout=budget,
+            use_sandbox=self.use_sandbox,
+            hide=[str(p) for p in self.hide],
         )
-        try:
-            outcome = grade_notebook(
-                self.sources[sub.notebook],
-                nb,
-                self.references[sub.notebook],
-                sandbox,
-                cell_timeout=self.timeout,
-                notebook_timeout=budget,
-                on_start=self._started,
-                on_end=self._ended,
-            )
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        result.seconds = {"sanitize": sanitized - begin, "run": time.perf_counter() - sanitized}
+        return job, result, notes
+
+    def finish(
+        self,
+        sub: Submission,
+        result: SubmissionResult,
+        notes: list[str],
+        outcome: NotebookResult,
+        seconds: float,
+    ) -> SubmissionResult:
+        """Turn a slot's :class:`~autograder.grading.isolated.NotebookResult` into the result."""
+        result.seconds["run"] = seconds
         hidden = {
             nbgrader_meta(c).get("grade_id")
             for c in self.sources[sub.notebook].cells
@@ -324,12 +402,21 @@ class _Grader:
             # The notebook's process died (a crash, os._exit, a limit): not an honest score.
             # Nothing is recorded as a grade, so a previous grade of this student stays.
             result.message = outcome.message
-            return result
+            return self.redact(sub, result)
         result.score = sum(t.score or 0.0 for t in result.tests)
         result.message = "; ".join(
             m for m in (outcome.message, _summary(result.tests, notes, self.timeout)) if m
         )
         result.executed = outcome.notebook
+        return self.redact(sub, result)
+
+    def redact(self, sub: Submission, result: SubmissionResult) -> SubmissionResult:
+        """Its messages leave the grader (the CSV, the results file, feedback): a hidden test's
+        line that the learner's process captured and put in one is redacted, last."""
+        secrets = self.secrets.get(sub.notebook, set())
+        result.message = redact_text(result.message, secrets)
+        for test in result.tests:
+            test.message = redact_text(test.message, secrets)
         return result
 
     def _started(self, proc) -> None:
@@ -408,6 +495,7 @@ def grade(
     progress: bool = True,
     memory: int | None = None,
     sandbox: bool | None = None,
+    cluster: str | None = None,
 ) -> GradingRun:
     """Grade every submission of ``assignment``; record them, write the CSV, return the run.
 
@@ -417,10 +505,14 @@ def grade(
     seconds (default: the per-cell limit times the number of code cells, plus a minute).
     ``memory`` caps each submission's memory in bytes (default 2 GiB); ``sandbox=False``
     runs without bubblewrap (limits only), ``None`` uses it where the machine has it.
+    ``cluster`` grades on Dask workers (:mod:`autograder.grading.cluster`: ``local:N`` or a
+    scheduler's address) instead of ``jobs`` slots of this process.
     """
     from tqdm import tqdm
 
     start = time.perf_counter()
+    if cluster:
+        local_workers(cluster)  # a malformed address fails now, before any work
     folder = Path(submissions) if submissions else course.folder("submitted")
     if not folder.is_dir():
         raise FileNotFoundError(f"no submissions folder {folder}")
@@ -448,8 +540,9 @@ def grade(
         limits=limits, use_sandbox=sandbox, submissions=folder,
     )  # fmt: skip
     pool = ThreadPoolExecutor(max_workers=jobs)
+    stack = contextlib.ExitStack()
     try:
-        with open_gradebook(course) as gb:
+        with stack, open_gradebook(course) as gb:
             for sub in subs:
                 if sub.refused is not None:
                     # Nothing of it is trusted: not run, not in the gradebook nor autograded/.
@@ -475,11 +568,14 @@ def grade(
                     )  # fmt: skip
                     results.append(_record(grader, gb, sub, result))
                     bar.update()
-            futures = {pool.submit(grader.grade_one, sub): sub for sub in todo}
-            for future in as_completed(futures):
-                sub = futures[future]
+            if cluster:
+                client = stack.enter_context(connect(cluster))
+                graded = _on_cluster(grader, pool, client, todo)
+            else:
+                graded = _in_threads(grader, pool, todo)
+            for sub, get in graded:
                 try:
-                    result = future.result()
+                    result = get()
                 except Exception as exc:  # noqa: BLE001 - a bug of ours: report it, go on
                     log.exception("grading %s failed", printable(str(sub.path), 300))
                     result = SubmissionResult(
@@ -501,6 +597,55 @@ def grade(
     results.sort(key=lambda r: (r.student, r.notebook))
     write_csv(results, out)
     return GradingRun(assignment, jobs, results, time.perf_counter() - start, grader.warnings)
+
+
+def _in_threads(grader: _Grader, pool: ThreadPoolExecutor, todo: list[Submission]):
+    """``(submission, result getter)`` as each finishes in one of this process's slots."""
+    futures = {pool.submit(grader.grade_one, sub): sub for sub in todo}
+    for future in as_completed(futures):
+        yield futures[future], future.result
+
+
+def _on_cluster(grader: _Grader, pool: ThreadPoolExecutor, client, todo: list[Submission]):
+    """``(submission, result getter)`` as each finishes on a Dask worker. Sanitizing stays here
+    (in ``pool``'s threads); each submission is sent as soon as it is ready."""
+    from distributed import as_completed as completed
+
+    from .cluster import run_remote, share
+
+    shared = {nb: share(client, grader.sources[nb], grader.references[nb]) for nb in grader.cells}
+
+    def prepare(sub: Submission):
+        try:
+            return grader.prepare(sub)
+        except Exception as exc:  # noqa: BLE001 - reported for this submission only
+            return exc
+
+    sent: dict[str, tuple[Submission, SubmissionResult, list[str]]] = {}
+    futures = []
+    for sub, prepared in zip(todo, pool.map(prepare, todo), strict=True):
+        if isinstance(prepared, Exception):
+            yield sub, functools.partial(_raise, prepared)
+            continue
+        job, result, notes = prepared
+        if job is None:
+            yield sub, functools.partial(grader.redact, sub, result)
+            continue
+        future = client.submit(run_remote, job, shared[sub.notebook], pure=False)
+        sent[future.key] = (sub, result, notes)
+        futures.append(future)
+    for future in completed(futures):
+        sub, result, notes = sent.pop(future.key)
+
+        def finish(future=future, sub=sub, result=result, notes=notes) -> SubmissionResult:
+            outcome, seconds = future.result()
+            return grader.finish(sub, result, notes, outcome, seconds)
+
+        yield sub, finish
+
+
+def _raise(exc: Exception):
+    raise exc
 
 
 def _record(grader: _Grader, gb, sub: Submission, result: SubmissionResult) -> SubmissionResult:

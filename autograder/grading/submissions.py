@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from ..publishing.course import Course
-from .files import Refused, copy_regular, entries, printable, refusal
+from .files import Refused, copy_regular, entries, printable, read_regular, refusal
 from .notebooks import (
     NotGradable,
     is_grade_cell,
@@ -100,6 +100,47 @@ def regular_files(folder: Path, skip: tuple[str, ...] = ()) -> list[Path]:
         and rel.suffix != ".ipynb"
         and rel.name not in skip
     ]
+
+
+def read_files(
+    source: Path, limit: int, skip: tuple[str, ...] = (), *, untrusted: bool = False
+) -> dict[str, bytes]:
+    """The bytes of :func:`regular_files` of ``source``, by relative path (``/``-separated), to
+    ship to a grading slot (this machine's or another's).
+
+    ``untrusted`` (a learner's folder): each file is opened without following links and must be
+    a regular file with a single link; otherwise, or when the files hold more than ``limit``
+    bytes (the working folder's size), :class:`NotGradable` says why.
+    """
+    found: dict[str, bytes] = {}
+    total = 0
+    for rel in regular_files(source, skip):
+        try:
+            data = read_regular(source / rel) if untrusted else (source / rel).read_bytes()
+        except Refused as exc:
+            raise NotGradable(f"refused: {exc}") from exc
+        total += len(data)
+        if total > limit:
+            raise NotGradable(
+                f"refused: the files beside the notebook hold more than the {limit >> 20} MiB "
+                "a submission's working folder may hold"
+            )
+        found[rel.as_posix()] = data
+    return found
+
+
+def write_files(files: dict[str, bytes], dest: Path) -> None:
+    """Write :func:`read_files`' answer under ``dest`` (a path that leaves ``dest`` is an error)."""
+    root = dest.resolve()
+    for rel, data in files.items():
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise NotGradable(
+                f"refused: a file name leaves the working folder: {printable(rel, 80)}"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as out:
+            out.write(data)
 
 
 def copy_files(
