@@ -228,6 +228,14 @@ def _inflate_points(nb):
             meta["points"] = 1000
 
 
+def _tests_made_answers(nb):
+    # Every test cell claims to be a written answer, edited: nbgrader's rule would leave it to a
+    # human (no automatic 0), and the submission "needs manual grading".
+    for cell in _grade_cells(nb):
+        cell.metadata.nbgrader["solution"] = True
+        cell.source += "\n# my answer"
+
+
 def _blank_softmax_tests(nb):
     for cell in _grade_cells(nb):
         if "softmax" in cell.metadata.nbgrader["grade_id"]:
@@ -349,6 +357,7 @@ ATTACKS: list[Attack] = [
     Attack("deleted_test_cells", edit_notebook(_delete_softmax_tests), "graded", "honest"),
     Attack("renamed_grade_cells", edit_notebook(_rename_grade_cells), "graded", "honest"),
     Attack("changed_points", edit_notebook(_inflate_points), "graded", "honest"),
+    Attack("tests_made_written_answers", edit_notebook(_tests_made_answers), "graded", "honest"),
     Attack("duplicated_solution_cell", edit_notebook(_duplicate_solution), "graded", "honest"),
     Attack(
         "extra_cells", with_cell("helper = 42\nprint('an extra cell')", "end"), "graded", "honest"

@@ -17,6 +17,7 @@ Left out: executing (:mod:`autograder.grading.execution`) and recording (:mod:`a
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import shutil
@@ -32,6 +33,7 @@ from .notebooks import (
     is_grade_cell,
     is_manual_cell,
     is_task_cell,
+    is_test_cell,
     nbgrader_meta,
     points_ids,
     read_submission,
@@ -223,6 +225,23 @@ def sanitize(course: Course, assignment: str, sub: Submission, expected: dict[st
         if is_grade_cell(c) or nbgrader_meta(c).get("locked")
         if "grade_id" in nbgrader_meta(c)
     }
+    # A locked or test cell stays what the source says it is: a learner who marks one as a
+    # solution (a written answer, left to a human) or unlocks it changes nothing, and nbgrader's
+    # OverwriteCells, which would then keep the learner's source and fail on its checksum, puts
+    # the source back.
+    kinds = {
+        nbgrader_meta(c)["grade_id"]: c
+        for c in source.cells
+        if "grade_id" in nbgrader_meta(c)
+        and (nbgrader_meta(c).get("locked") or is_test_cell(c) or is_task_cell(c))
+    }
+    for cell in nb.cells:
+        original = kinds.get(nbgrader_meta(cell).get("grade_id"))
+        if original is not None:
+            keep = {k: v for k, v in nbgrader_meta(cell).items() if k == "checksum"}
+            cell.metadata["nbgrader"] = {**copy.deepcopy(original.metadata["nbgrader"]), **keep}
+            if cell.cell_type != original.cell_type:
+                cell.cell_type = original.cell_type
     resources = {
         "nbgrader": {
             "notebook": sub.notebook,
