@@ -24,6 +24,14 @@ def gru(*edits: tuple[str, str]) -> str:
     return _edit("GRUCell", *edits)
 
 
+def lm_loss(*edits: tuple[str, str]) -> str:
+    return _edit("lm_chunk_loss", *edits)
+
+
+def bptt(*edits: tuple[str, str]) -> str:
+    return _edit("rnn_bptt", *edits)
+
+
 LSTM_FORWARD_BODY = """\
         if hx is None:
             zeros = torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
@@ -460,5 +468,100 @@ MUTANTS = [
         def clip_grad_norm_(parameters, max_norm):
             return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
         """,
+    ),
+    # ---------------------------------------------------------------- lm_chunk_loss
+    Mutant(
+        name="lm_targets_are_the_inputs",
+        cell="lm_chunk_loss",
+        fails=["test_lm_chunk_loss", "hidden_lm_chunk_loss_shifted_targets"],
+        code=lm_loss(
+            ("targets = chunk[:, :-1], chunk[:, 1:]", "targets = chunk[:, :-1], chunk[:, :-1]")
+        ),
+    ),
+    Mutant(
+        name="lm_sum_over_time",
+        cell="lm_chunk_loss",
+        fails=["test_lm_chunk_loss", "hidden_lm_chunk_loss_mean_over_all"],
+        code=lm_loss(
+            (
+                "loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))",
+                'loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").sum(1).mean()',
+            )
+        ),
+    ),
+    Mutant(
+        name="lm_ignores_the_state",
+        cell="lm_chunk_loss",
+        fails=["hidden_lm_chunk_loss_uses_state"],
+        code=lm_loss(("logits, h_new = model(inputs, h)", "logits, h_new = model(inputs)")),
+    ),
+    Mutant(
+        name="lm_state_not_detached",
+        cell="lm_chunk_loss",
+        fails=["hidden_lm_chunk_loss_detached_state"],
+        code=lm_loss(("return loss, h_new.detach()", "return loss, h_new")),
+    ),
+    # ---------------------------------------------------------------- rnn_bptt
+    Mutant(
+        name="bptt_no_gradient_through_h_prev",
+        cell="rnn_bptt",
+        fails=["test_rnn_bptt", "hidden_rnn_bptt_through_time"],
+        code=bptt(("dh = grad_hs[t] + dh_next  #", "dh = grad_hs[t]  #")),
+    ),
+    Mutant(
+        name="bptt_tanh_derivative_of_the_preactivation",
+        cell="rnn_bptt",
+        fails=["test_rnn_bptt", "hidden_rnn_bptt_tanh_derivative"],
+        code=bptt(
+            ("hs, h = [], h0", "hs, pre, h = [], [], h0"),
+            (
+                "h = torch.tanh(x_t @ W_xh.T + h @ W_hh.T + b_h)  # (N, H)",
+                "a = x_t @ W_xh.T + h @ W_hh.T + b_h\n        pre.append(a)\n        h = torch.tanh(a)",
+            ),
+            ("delta = dh * (1 - hs[t] ** 2)", "delta = dh * (1 - pre[t] ** 2)"),
+        ),
+    ),
+    Mutant(
+        name="bptt_transposed_recurrent_weight",
+        cell="rnn_bptt",
+        fails=["test_rnn_bptt", "hidden_rnn_bptt_transposes"],
+        code=bptt(("dh_next = delta @ W_hh  #", "dh_next = delta @ W_hh.T  #")),
+    ),
+    Mutant(
+        name="bptt_mean_over_the_batch",
+        cell="rnn_bptt",
+        fails=["test_rnn_bptt", "hidden_rnn_bptt_batch_sum"],
+        code=bptt(
+            ("grad_W_xh += delta.T @ x[t]", "grad_W_xh += delta.T @ x[t] / len(x[t])"),
+            ("grad_W_hh += delta.T @ h_prev", "grad_W_hh += delta.T @ h_prev / len(x[t])"),
+            ("grad_b_h += delta.sum(dim=0)", "grad_b_h += delta.mean(dim=0)"),
+        ),
+    ),
+    Mutant(
+        name="bptt_grad_h0_before_the_tanh",
+        cell="rnn_bptt",
+        fails=["test_rnn_bptt", "hidden_rnn_bptt_grad_h0"],
+        code=bptt(
+            (
+                "dh_next = torch.zeros_like(h0)  # (N, H)",
+                "dh_next = dh_first = torch.zeros_like(h0)  # (N, H)",
+            ),
+            ("dh = grad_hs[t] + dh_next  #", "dh = dh_first = grad_hs[t] + dh_next  #"),
+            ("return grad_x, dh_next, grad_W_xh", "return grad_x, dh_first, grad_W_xh"),
+        ),
+    ),
+    Mutant(
+        name="bptt_calls_autograd",
+        cell="rnn_bptt",
+        fails=["hidden_rnn_bptt_from_scratch"],
+        code="""
+def rnn_bptt(x, h0, W_xh, W_hh, b_h, grad_hs):
+    leaves = [t.detach().clone().requires_grad_() for t in (x, h0, W_xh, W_hh, b_h)]
+    h, hs = leaves[1], []
+    for x_t in leaves[0]:
+        h = torch.tanh(x_t @ leaves[2].T + h @ leaves[3].T + leaves[4])
+        hs.append(h)
+    return torch.autograd.grad(torch.stack(hs), leaves, grad_hs)
+""",
     ),
 ]
