@@ -3,7 +3,7 @@
     autograder [--course DIR] release ASSIGNMENT
     autograder check NOTEBOOK [--timeout SECONDS]
     autograder [--course DIR] grade ASSIGNMENT [--submissions DIR] [--out CSV] [--jobs N] [--timeout SECONDS]
-                                        [--memory GIB] [--no-sandbox] [--cluster local:N|tcp://HOST:8786]
+                                        [--memory GIB] [--no-sandbox] [--no-zygote] [--cluster local:N|tcp://HOST:8786]
     autograder [--course DIR] feedback ASSIGNMENT
     autograder [--course DIR] report ASSIGNMENT [--out HTML]
     autograder [--course DIR] export [--out CSV]
@@ -70,6 +70,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         memory=int(args.memory * (1 << 30)),
         sandbox=False if args.no_sandbox else None,
         cluster=args.cluster,
+        zygote=not args.no_zygote,
     )
     counts = Counter(r.status for r in run.results)
     out = args.out or course.root / "grades" / f"{args.assignment}.csv"
@@ -163,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-sandbox",
         action="store_true",
         help="run submissions with resource limits only, without bubblewrap (not recommended)",
+    )
+    p.add_argument(
+        "--no-zygote",
+        action="store_true",
+        help="start a fresh Python for every submission instead of forking it from the slot's "
+        "warm zygote (slower; for comparison)",
     )
     p.add_argument(
         "--cluster",

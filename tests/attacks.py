@@ -185,6 +185,69 @@ def leak_hidden_tests(source, release) -> bytes:
     return _dump(nb)
 
 
+# The warm zygote: a child of it that attacks it, or leaves something for the next child.
+ZYGOTE_PREAMBLE = """\
+import os, signal, time
+parent = os.getppid()
+zygote = b"autograder.grading.zygote" in open(f"/proc/{parent}/cmdline", "rb").read()
+"""
+PTRACE_THE_ZYGOTE = (
+    ZYGOTE_PREAMBLE
+    + """\
+import ctypes
+if zygote:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.ptrace(16, parent, 0, 0) == 0:  # PTRACE_ATTACH: then its memory is ours to rewrite
+        print("TRACED THE ZYGOTE")
+        libc.ptrace(17, parent, 0, 0)  # PTRACE_DETACH
+    try:
+        with open(f"/proc/{parent}/mem", "r+b") as mem:
+            print("OPENED THE ZYGOTE'S MEMORY")
+    except OSError as exc:
+        print("no access:", type(exc).__name__)
+"""
+)
+SIGNAL_THE_ZYGOTE = """\
+if zygote:
+    os.kill(parent, signal.SIGSTOP)  # it cannot clean up after us: the grader must notice
+"""
+KILL_THE_ZYGOTE = """\
+os.kill(parent if zygote else os.getpid(), signal.SIGKILL)
+time.sleep(5)
+"""
+DAEMON_FOR_THE_NEXT = (
+    ZYGOTE_PREAMBLE
+    + """\
+own = os.getpid()
+if zygote and os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:  # a daemon: for a minute, kill every other notebook of the sandbox
+        me, deadline = os.getpid(), time.time() + 60
+        while time.time() < deadline:
+            for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                if pid not in (1, me, parent, own):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            time.sleep(0.05)
+    os._exit(0)
+"""
+)
+PLANT_FILES = """\
+import os
+for path in ("/tmp/sitecustomize.py", "/tmp/usercustomize.py", "/dev/shm/planted"):
+    try:
+        with open(path, "w") as f:
+            f.write("raise SystemExit('planted by another student')\\n")
+    except OSError:
+        pass
+os.makedirs(".ipython/profile_default/startup", exist_ok=True)
+with open(".ipython/profile_default/startup/00-planted.py", "w") as f:
+    f.write("raise SystemExit('planted')\\n")
+"""
+
+
 def _dump(nb) -> bytes:
     return nbformat.writes(nb).encode()
 
@@ -424,6 +487,19 @@ ATTACKS: list[Attack] = [
         "graded",
         "honest",
     ),
+    # --- the warm zygote (issue 11): its parent, and the next student of its slot ---------------
+    # Each acts only where its parent is a zygote (a fresh worker's parent is the grader).
+    Attack("ptrace_the_zygote", with_cell(PTRACE_THE_ZYGOTE), "graded", "honest"),
+    Attack("stop_the_zygote", with_cell(ZYGOTE_PREAMBLE + SIGNAL_THE_ZYGOTE), "graded", "honest"),
+    Attack(
+        "kill_the_zygote",  # its own run ends with the sandbox (without a zygote: killed itself)
+        with_cell(ZYGOTE_PREAMBLE + KILL_THE_ZYGOTE),
+        "failed",
+        "zero",
+        "ended",
+    ),
+    Attack("daemon_for_the_next_student", with_cell(DAEMON_FOR_THE_NEXT), "graded", "honest"),
+    Attack("plant_files_for_the_next_student", with_cell(PLANT_FILES), "graded", "honest"),
     # --- reading the answer in the learner's own process ------------------------------------
     Attack(
         "steal_expected_from_the_caller",

@@ -29,6 +29,7 @@ PARTS = {
         "verdicts",
         "wire",
         "worker",
+        "zygote",
     },
     "publishing": {"book", "colab", "course"},
 }

@@ -6,8 +6,9 @@
 - :mod:`~autograder.grading.isolated`: one notebook in a sandboxed worker, its test cells
   rewritten to observe (:mod:`~autograder.grading.verdicts`) and judged here;
 - :mod:`~autograder.grading.worker`, :mod:`~autograder.grading.sandbox`: the learner's process
-  and its confinement (bubblewrap, limits); :mod:`~autograder.grading.wire`: the plain data
-  that crosses between them;
+  and its confinement (bubblewrap, limits); :mod:`~autograder.grading.zygote`: a warm sandbox
+  per slot that forks that process for each submission; :mod:`~autograder.grading.wire`: the
+  plain data that crosses between them;
 - :mod:`~autograder.grading.submissions`, :mod:`~autograder.grading.notebooks`: finding,
   reading and sanitizing submissions; :mod:`~autograder.grading.files`: refusing links,
   special files and unprintable names, escaping names; :mod:`~autograder.grading.gradebook`: nbgrader's

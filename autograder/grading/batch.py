@@ -60,6 +60,7 @@ from .isolated import (
     PACKAGE,
     NotebookResult,
     Reference,
+    WorkerProcess,
     cached_reference,
     grade_notebook,
     notebook_budget,
@@ -82,6 +83,7 @@ from .submissions import (
     write_files,
 )
 from .verdicts import rewrite_for_learner
+from .zygote import Slot, ZygoteError
 
 #: ``needs manual grading``: graded, with written answers or tasks left for a human (nbgrader's
 #: formgrader reads the same gradebook); its score so far counts the automatic points only.
@@ -140,6 +142,7 @@ class Job:
     notebook_timeout: float
     use_sandbox: bool | None
     hide: list[str] = field(default_factory=list)  # hidden where they exist on the slot's machine
+    warm: bool = True  # fork it from the slot's warm zygote (sandboxed with bubblewrap only)
 
 
 def slot_readable() -> list[Path]:
@@ -155,24 +158,49 @@ def run_job(
     readable: list[Path] | None = None,
     on_start=None,
     on_end=None,
+    slot: Slot | None = None,
 ) -> NotebookResult:
     """Run one submission confined in a fresh working folder and judge its tests (what a
-    grading slot does: a thread of the grader, or a Dask worker on another machine)."""
-    work = Path(tempfile.mkdtemp(prefix="autograder-"))
-    run = work / "run"
-    run.mkdir()
+    grading slot does: a thread of the grader, or a Dask worker on another machine).
+
+    ``slot`` (a :class:`autograder.grading.zygote.Slot` of this thread): fork the learner's
+    process from the slot's warm zygote when the submission is sandboxed with bubblewrap;
+    otherwise, and without a slot, start a fresh process.
+    """
+    sandbox = Sandbox(
+        workdir=Path("."),
+        hide=[Path(p) for p in job.hide if Path(p).exists()],
+        readable=slot_readable() if readable is None else readable,
+        limits=job.limits,
+        use_bwrap=job.use_sandbox,
+    )
+    warm = slot is not None and job.warm and sandbox.confined
+    work = None
+    if warm:
+        try:
+            slot.configure(sandbox.hide, sandbox.readable, job.limits, job.use_sandbox)
+            run = slot.folder()
+        except ZygoteError as exc:
+            log.warning("%s: grading with a fresh process per submission", exc)
+            warm = False
     try:
         try:
+            if not warm:
+                work = Path(tempfile.mkdtemp(prefix="autograder-"))
+                run = work / "run"
+                run.mkdir()
             write_files(job.files, run)
         except NotGradable as exc:
             return NotebookResult(status="failed", message=str(exc))
-        sandbox = Sandbox(
-            workdir=run,
-            hide=[Path(p) for p in job.hide if Path(p).exists()],
-            readable=slot_readable() if readable is None else readable,
-            limits=job.limits,
-            use_bwrap=job.use_sandbox,
-        )
+        sandbox.workdir = run
+
+        def launch():
+            try:
+                return slot.spawn(run, job.limits)
+            except ZygoteError as exc:  # the submission's files are there: a fresh process
+                log.warning("%s: grading this submission with a fresh process", exc)
+                return WorkerProcess(sandbox)
+
         return grade_notebook(
             source_nb,
             job.nb,
@@ -182,9 +210,13 @@ def run_job(
             notebook_timeout=job.notebook_timeout,
             on_start=on_start,
             on_end=on_end,
+            launch=launch if warm else None,
         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        elif warm:
+            shutil.rmtree(run, ignore_errors=True)
 
 
 @dataclass
@@ -256,8 +288,12 @@ class _Grader:
         limits: Limits | None = None,
         use_sandbox: bool | None = None,
         submissions: Path | None = None,
+        warm: bool = True,
     ):
         self.course = course
+        self.warm = warm
+        self._local = threading.local()  # each grading thread's warm slot
+        self._slots: list[Slot] = []
         self.assignment = assignment
         self.cells = cells
         self.timeout = float(timeout)
@@ -300,8 +336,21 @@ class _Grader:
                 log.warning("%s", warning)
                 self.warnings.append(warning)
 
+    def slot(self) -> Slot:
+        """This thread's grading slot (its warm zygote starts with its first submission)."""
+        slot = getattr(self._local, "slot", None)
+        if slot is None:
+            slot = self._local.slot = Slot()
+            with self.lock:
+                self._slots.append(slot)
+        return slot
+
     def close(self) -> None:
-        pass
+        """End every slot's sandbox."""
+        with self.lock:
+            slots, self._slots = self._slots, []
+        for slot in slots:
+            slot.close()
 
     def kill(self) -> None:
         """Stop every submission still running (Ctrl-C, a broken gradebook)."""
@@ -309,6 +358,7 @@ class _Grader:
             procs = list(self.live)
         for proc in procs:
             kill_group(proc)
+        self.close()
 
     def grade_one(self, sub: Submission) -> SubmissionResult:
         """Sanitize, run confined and judge one submission (no gradebook writes here)."""
@@ -323,6 +373,7 @@ class _Grader:
             readable=self.readable,
             on_start=self._started,
             on_end=self._ended,
+            slot=self.slot() if self.warm else None,
         )
         return self.finish(sub, result, notes, outcome, time.perf_counter() - begin)
 
@@ -358,6 +409,7 @@ class _Grader:
             notebook_timeout=budget,
             use_sandbox=self.use_sandbox,
             hide=[str(p) for p in self.hide],
+            warm=self.warm,
         )
         return job, result, notes
 
@@ -496,6 +548,7 @@ def grade(
     memory: int | None = None,
     sandbox: bool | None = None,
     cluster: str | None = None,
+    zygote: bool = True,
 ) -> GradingRun:
     """Grade every submission of ``assignment``; record them, write the CSV, return the run.
 
@@ -506,7 +559,9 @@ def grade(
     ``memory`` caps each submission's memory in bytes (default 2 GiB); ``sandbox=False``
     runs without bubblewrap (limits only), ``None`` uses it where the machine has it.
     ``cluster`` grades on Dask workers (:mod:`autograder.grading.cluster`: ``local:N`` or a
-    scheduler's address) instead of ``jobs`` slots of this process.
+    scheduler's address) instead of ``jobs`` slots of this process. ``zygote`` (sandboxed
+    slots): fork each submission's process from the slot's warm zygote
+    (:mod:`autograder.grading.zygote`); ``False`` starts a fresh Python for each.
     """
     from tqdm import tqdm
 
@@ -537,7 +592,7 @@ def grade(
     limits = Limits(memory=memory) if memory else Limits()
     grader = _Grader(
         course, assignment, cells, timeout, notebook_timeout, min(jobs, len(todo)),
-        limits=limits, use_sandbox=sandbox, submissions=folder,
+        limits=limits, use_sandbox=sandbox, submissions=folder, warm=zygote,
     )  # fmt: skip
     pool = ThreadPoolExecutor(max_workers=jobs)
     stack = contextlib.ExitStack()

@@ -23,8 +23,10 @@ submission at a time.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -100,13 +102,28 @@ def share(client, source_nb, reference: Reference):
     return client.scatter([(source_nb, reference)], broadcast=True)[0]
 
 
+_worker_slot = threading.local()
+
+
+def _slot():
+    """This Dask worker thread's warm grading slot (its sandbox ends with the worker)."""
+    from .zygote import Slot
+
+    slot = getattr(_worker_slot, "slot", None)
+    if slot is None:
+        slot = _worker_slot.slot = Slot()
+        atexit.register(slot.close)
+    return slot
+
+
 def run_remote(job, shared) -> tuple[NotebookResult, float]:
-    """What a worker runs for one submission: its outcome and the seconds it took."""
+    """What a worker runs for one submission: its outcome and the seconds it took (with a warm
+    zygote per worker thread, as the grader's own slots have)."""
     from .batch import run_job
 
     source_nb, reference = shared
     begin = time.perf_counter()
-    outcome = run_job(job, source_nb, reference)
+    outcome = run_job(job, source_nb, reference, slot=_slot() if job.warm else None)
     return outcome, time.perf_counter() - begin
 
 

@@ -117,33 +117,40 @@ def is_test_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a learner's process: a few of the grader's variables, no more."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")
+    }
+    base.update(
+        {
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+    )
+    base["PYTHONPATH"] = str(PACKAGE.parent)
+    # Submissions are graded side by side: one thread each, or PyTorch's threads fight
+    # over the cores and a notebook takes several times longer.
+    base.setdefault("OMP_NUM_THREADS", "1")
+    return {**base, **(extra or {})}
+
+
 class WorkerProcess:
     """One ``python -m autograder.grading.worker``: send a cell, wait for its answer (with a deadline)."""
 
     def __init__(self, sandbox: Sandbox, env: dict[str, str] | None = None) -> None:
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if k in ("PATH", "LANG", "LC_ALL", "HOME", "OMP_NUM_THREADS")
-        }
-        base.update(
-            {
-                "MPLBACKEND": "Agg",
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            }
-        )
-        base["PYTHONPATH"] = str(PACKAGE.parent)
-        # Submissions are graded side by side: one thread each, or PyTorch's threads fight
-        # over the cores and a notebook takes several times longer.
-        base.setdefault("OMP_NUM_THREADS", "1")
         self.proc = sandbox.popen(
             [sys.executable, "-m", "autograder.grading.worker"],
-            env={**base, **(env or {})},
+            env=worker_env(env),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        self._stdin = self.proc.stdin
+        self._stdout_fd = self.proc.stdout.fileno()
         self._buffer = b""
         self._started = False
 
@@ -163,16 +170,14 @@ class WorkerProcess:
     def run(self, source: str, timeout: float) -> dict[str, Any]:
         self.start()
         try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps({"op": "run", "source": source}) + "\n").encode())
-            self.proc.stdin.flush()
+            self._stdin.write((json.dumps({"op": "run", "source": source}) + "\n").encode())
+            self._stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerDied("the notebook's process ended") from exc
         return self._read_line(timeout)
 
     def _read_line(self, timeout: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+        fd = self._stdout_fd
         deadline = time.monotonic() + timeout
         # A growing buffer, searched for the newline only in what each read added: a large
         # answer costs linear time, not a rescan and a copy of everything per pipe chunk.
@@ -380,13 +385,18 @@ def grade_notebook(
     notebook_timeout: float = 600,
     on_start=None,
     on_end=None,
+    launch=None,
 ) -> NotebookResult:
-    """Run a submission confined and judge every test cell of the source notebook."""
+    """Run a submission confined and judge every test cell of the source notebook.
+
+    ``launch()`` starts the learner's process (default: a fresh :class:`WorkerProcess` in
+    ``sandbox``; a warm zygote's child: :meth:`autograder.grading.zygote.Slot.spawn`).
+    """
     plan = _sources_to_run(source_nb, submission_nb)
     executed = nbformat.v4.new_notebook(metadata=copy.deepcopy(source_nb.metadata))
     results: dict[str, CellResult] = {}
     status, reason = "graded", ""
-    worker = WorkerProcess(sandbox)
+    worker = launch() if launch is not None else WorkerProcess(sandbox)
     if on_start:
         on_start(worker.proc)
     count = 0

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["Limits", "Sandbox", "bwrap_path", "sandbox_warning", "kill_group"]
+__all__ = ["Limits", "Sandbox", "Cgroups", "bwrap_path", "sandbox_warning", "kill_group"]
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -154,9 +154,11 @@ class Cgroups:
     between groups first, so a submission's many busy children get one submission's share, and
     its neighbour its own."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits | None) -> None:
         self.dirs: list[Path] = []
         self.controllers: list[str] = []
+        if limits is None:  # none wanted
+            return
         name = f"autograder-{os.getpid()}-{secrets.token_hex(4)}"
         for controller, knob, value in (
             ("pids", "pids.max", limits.processes),
@@ -174,6 +176,20 @@ class Cgroups:
                 self.controllers.append(controller)
             except OSError:
                 continue
+
+    def open_procs(self) -> list[int]:
+        """Descriptors open for writing on each group's ``cgroup.procs``: a process that writes
+        ``0`` to them joins the groups (how a zygote's child enters its own, from inside its
+        sandbox, where no cgroup file system is visible). The caller closes them."""
+        fds = []
+        try:
+            for folder in self.dirs:
+                fds.append(os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
 
     def enter(self) -> None:
         """Move the calling process into the groups (in the child, before exec)."""
@@ -201,6 +217,8 @@ NOBODY = 65534
 #: Where the sandbox shows the host's working folder, read-only, for its first command to copy
 #: into the working folder's tmpfs.
 INPUT = "/run/autograder-input"
+#: The working folder of a warm zygote's children inside their sandbox (a tmpfs).
+WARM_WORKDIR = "/run/autograder-work"
 
 #: What of the system a submission sees (read-only, where it exists): the programs and
 #: libraries, the dynamic linker's configuration, fonts (matplotlib), time zones, the user
@@ -266,11 +284,17 @@ class Sandbox:
     def confined(self) -> bool:
         return self.use_bwrap is not False and bwrap_path() is not None
 
-    def command(self, argv: Sequence[str]) -> list[str]:
-        """The full command line: ``argv`` wrapped in bubblewrap when confined."""
+    def command(self, argv: Sequence[str], *, warm: bool = False) -> list[str]:
+        """The full command line: ``argv`` wrapped in bubblewrap when confined.
+
+        ``warm`` (a warm zygote, :mod:`autograder.grading.zygote`): the host folder is shown
+        read-only at :data:`INPUT` and the working folder, an empty tmpfs at
+        :data:`WARM_WORKDIR`, is filled by the zygote's children, one submission at a time.
+        """
         if not self.confined:
             return list(argv)
         work = str(Path(self.workdir).resolve())
+        inside = WARM_WORKDIR if warm else work
         cmd = [bwrap_path() or "bwrap", *system_binds(), "--dev", "/dev", "--proc", "/proc"]
         # A private, empty /tmp first: whatever is hidden under /tmp is gone with it.
         cmd += ["--size", str(tmp_size(self.limits)), "--tmpfs", "/tmp"]
@@ -287,7 +311,15 @@ class Sandbox:
                 cmd += ["--ro-bind", str(path), str(path)]
         # The working folder: a tmpfs of its own size, at the host folder's path, the host's
         # files copied in (below) from a read-only view. Nothing written there reaches the host.
-        cmd += ["--ro-bind", work, INPUT, "--size", str(self.limits.workdir_size), "--tmpfs", work]
+        cmd += [
+            "--ro-bind",
+            work,
+            INPUT,
+            "--size",
+            str(self.limits.workdir_size),
+            "--tmpfs",
+            inside,
+        ]
         # Hidden folders are empty and read-only (after the mount points above were made in them).
         for hidden in hidden_paths:
             cmd += ["--remount-ro", str(hidden)]
@@ -296,23 +328,33 @@ class Sandbox:
         cmd += [
             # nobody inside, mapped to the grader's user outside: no capabilities, no setuid.
             "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
-            "--chdir", work,
-            "--setenv", "HOME", work,
+            "--chdir", inside,
+            "--setenv", "HOME", inside,
             "--setenv", "TMPDIR", "/tmp",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--die-with-parent", "--new-session",
             "--",
-            "/bin/sh", "-c", f'cp -R {INPUT}/. . && exec "$@"', "sh",
-            *argv,
         ]  # fmt: skip
-        return cmd
+        if warm:
+            return cmd + list(argv)
+        return cmd + ["/bin/sh", "-c", f'cp -R {INPUT}/. . && exec "$@"', "sh", *argv]
 
     def popen(
-        self, argv: Sequence[str], env: dict[str, str] | None = None, **kwargs
+        self,
+        argv: Sequence[str],
+        env: dict[str, str] | None = None,
+        *,
+        warm: bool = False,
+        cgroups: bool = True,
+        **kwargs,
     ) -> subprocess.Popen:
-        """Start ``argv`` confined, in a new process group, with the limits applied."""
+        """Start ``argv`` confined, in a new process group, with the limits applied.
+
+        ``cgroups=False``: no control groups of its own (a zygote, whose children each get
+        theirs); ``warm``: see :meth:`command`.
+        """
         limits = self.limits
-        groups = Cgroups(limits)
+        groups = Cgroups(limits if cgroups else None)
 
         def preexec() -> None:
             os.setsid()
@@ -321,7 +363,7 @@ class Sandbox:
 
         try:
             proc = subprocess.Popen(
-                self.command(argv),
+                self.command(argv, warm=warm),
                 cwd=self.workdir,
                 env=env,
                 preexec_fn=preexec,

@@ -147,3 +147,37 @@ def compare_with_nbgrader(
     run = grade(ours, assignment, jobs=jobs, progress=False)
     baseline = nbgrader_autograde(theirs, assignment)
     return Comparison(count, run, baseline, gradebook_scores(ours, assignment))
+
+
+def cells_seconds(course: Course, assignment: str, *, repeats: int = 3) -> float:
+    """The floor of grading one submission: the seconds the reference solution's cells take
+    (test cells as the grader rewrites them) in a worker process that has already started,
+    without a sandbox; the median of ``repeats`` runs of the assignment's notebook."""
+    import tempfile
+
+    from .isolated import WorkerProcess, is_test_cell
+    from .sandbox import Limits, Sandbox
+    from .submissions import copy_files
+    from .verdicts import rewrite_for_learner
+
+    source = course.source(assignment) / f"{course.notebook_id}.ipynb"
+    nb = nbformat.read(next(source.parent.glob(source.name)), as_version=4)
+    cells = [
+        rewrite_for_learner(c.source) if is_test_cell(c) else c.source
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
+    times = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            copy_files(course.source(assignment), Path(tmp))
+            worker = WorkerProcess(Sandbox(workdir=Path(tmp), use_bwrap=False, limits=Limits()))
+            try:
+                worker.start()
+                begin = time.perf_counter()
+                for code in cells:
+                    worker.run(code, 600)
+                times.append(time.perf_counter() - begin)
+            finally:
+                worker.close()
+    return sorted(times)[len(times) // 2]
