@@ -4,7 +4,7 @@
     autograder check NOTEBOOK [--timeout SECONDS]
     autograder [--course DIR] grade ASSIGNMENT [--submissions DIR] [--out CSV] [--jobs N] [--timeout SECONDS]
                                         [--memory GIB] [--no-sandbox] [--no-zygote] [--cluster local:N|tcp://HOST:8786]
-    autograder [--course DIR] feedback ASSIGNMENT
+    autograder [--course DIR] feedback ASSIGNMENT [--quiet]
     autograder [--course DIR] report ASSIGNMENT [--out HTML]
     autograder [--course DIR] export [--out CSV]
 
@@ -88,7 +88,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from .grading.feedback import generate_feedback
 
-    pages = generate_feedback(_course(args), args.assignment)
+    pages = generate_feedback(_course(args), args.assignment, progress=not args.quiet)
     print(f"wrote {len(pages)} feedback pages")
     for page in pages:
         print(f"  {page}")
@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "feedback", help="write HTML feedback for every graded student of ASSIGNMENT"
     )
     p.add_argument("assignment")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser(

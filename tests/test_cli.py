@@ -320,6 +320,9 @@ def test_grade_writes_the_executed_notebook_to_autograded(graded):
 def test_feedback_shows_results_and_never_hidden_tests(graded, capsys):
     course = graded["course"]
     assert run("--course", course, "feedback", ASSIGNMENT) == 0
+    rendered = len(list((course / "autograded").glob(f"*/{ASSIGNMENT}/exercises.ipynb")))
+    assert f"feedback {ASSIGNMENT}: 100%" in capsys.readouterr().err  # the progress bar
+    assert rendered > 3
     pages = sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/exercises.html"))
     assert {p.parent.parent.name for p in pages} == set(graded["rows"]) - {"absent"}
     for page in pages:

@@ -182,11 +182,33 @@ def _failure_page(student: str, assignment: str, notebook: str, status: str, mes
     )
 
 
-def generate_feedback(course: Course, assignment: str, student: str = "*") -> list[Path]:
-    """Write ``feedback/<student>/ASSIGNMENT/<notebook>.html`` for every graded student."""
+def generate_feedback(
+    course: Course, assignment: str, student: str = "*", *, progress: bool = False
+) -> list[Path]:
+    """Write ``feedback/<student>/ASSIGNMENT/<notebook>.html`` for every graded student
+    (``progress``: a progress bar on stderr, one step per notebook)."""
+    import sys
+
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.converters import GenerateFeedback
     from nbgrader.preprocessors import GetGrades
+    from tqdm import tqdm
+
+    notebooks = list(course.folder("autograded").glob(f"{student}/{assignment}/*.ipynb"))
+    bar = tqdm(
+        total=len(notebooks),
+        desc=f"feedback {assignment}",
+        unit="nb",
+        file=sys.stderr,
+        disable=not progress,
+    )
+
+    class Feedback(GenerateFeedback):
+        def convert_single_notebook(self, notebook_filename: str) -> None:
+            try:
+                super().convert_single_notebook(notebook_filename)
+            finally:
+                bar.update()
 
     autograded = course.folder("autograded")
     feedback = course.folder("feedback")
@@ -199,7 +221,7 @@ def generate_feedback(course: Course, assignment: str, student: str = "*") -> li
     if list(autograded.glob(f"{student}/{assignment}/{course.notebook_id}.ipynb")):
         coursedir = course.coursedir(assignment, student)
         coursedir.ignore = [*coursedir.ignore, RESULTS_FILE]  # not copied beside the pages
-        converter = GenerateFeedback(
+        converter = Feedback(
             coursedir=coursedir,
             config=course.config,
             preprocessors=[GetGrades, RedactForFeedback, CSSHTMLHeaderPreprocessor],
@@ -210,6 +232,8 @@ def generate_feedback(course: Course, assignment: str, student: str = "*") -> li
             converter.start()
         except Exception as exc:  # noqa: BLE001 - nbgrader lists the students it could not render
             log.error("nbgrader could not render some feedback: %s", exc)
+        finally:
+            bar.close()
     for name, data in records.items():
         for nb, entry in data.get("notebooks", {}).items():
             page = feedback / name / assignment / f"{nb}.html"
