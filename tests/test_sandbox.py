@@ -202,3 +202,22 @@ def test_killing_the_group_kills_every_descendant(sandbox, tmp_path):
     proc.stdout.readline()
     kill_group(proc)
     assert proc.poll() is not None
+
+
+def test_groups_left_by_a_killed_grader_are_removed():
+    from autograder.grading import sandbox as sb
+
+    parent = sb._own_cgroup("pids")
+    if parent is None:
+        pytest.skip("the pids cgroup controller is not writable here")
+    stale = parent / "autograder-999999999-deadbeef"  # above any pid_max: no such process
+    stale.mkdir(exist_ok=True)
+    sb._sweep_stale.cache_clear()
+    groups = sb.Cgroups(Limits())
+    try:
+        assert not stale.exists()
+        assert all(folder.exists() for folder in groups.dirs)  # a live grader's are kept
+    finally:
+        groups.remove()
+        if stale.exists():
+            stale.rmdir()

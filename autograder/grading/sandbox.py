@@ -47,7 +47,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 __all__ = ["Limits", "Sandbox", "Cgroups", "bwrap_path", "sandbox_warning", "kill_group"]
@@ -148,6 +148,20 @@ def _own_cgroup(controller: str) -> Path | None:
     return None
 
 
+@cache
+def _sweep_stale(parent: Path) -> None:
+    """Remove the empty groups that graders killed with SIGKILL left behind (their names carry
+    the grader's process id: ``autograder-<pid>-<random>``), once per process and parent."""
+    for folder in parent.glob("autograder-*-*"):
+        try:
+            pid = int(folder.name.split("-")[1])
+            if pid == os.getpid() or Path(f"/proc/{pid}").exists():
+                continue
+            folder.rmdir()  # fails, harmlessly, on a group that still has processes
+        except (ValueError, OSError):
+            continue
+
+
 class Cgroups:
     """A fresh cgroup per submission: ``pids.max``, ``memory.limit_in_bytes`` and, for the
     ``cpu`` controller, the default ``cpu.shares`` (v1). The kernel's scheduler shares the CPU
@@ -168,6 +182,7 @@ class Cgroups:
             parent = _own_cgroup(controller)
             if parent is None:
                 continue
+            _sweep_stale(parent)
             try:
                 folder = parent / name
                 folder.mkdir()
