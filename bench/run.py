@@ -7,9 +7,11 @@ run), printed and written to ``bench/results/latest.md``.
   (median of 3; the notebook runs with ``jupyter nbconvert --execute``, as a reader would).
 - book: the book's full build in a scratch copy (execution cache empty), then the rebuild with
   nothing changed (median of 3).
-- grading: 20 submissions of chapter 01 graded by ``autograder grade --jobs 2`` (with and
-  without the sandbox, and on a Dask ``LocalCluster`` of 2 processes) and by plain
-  ``nbgrader autograde``, in one run, with the speed-up.
+- grading: 20 submissions of chapter 01 graded by plain ``nbgrader autograde`` and by
+  ``autograder grade --jobs 2`` sandboxed with the warm zygote, without it, and without the
+  sandbox (medians of 3 interleaved runs), with the speed-ups, the sandbox's cost and the floor
+  (the learner's cells alone); then 100 submissions on Dask ``LocalCluster``s of 1 and 2
+  processes.
 
 Not timed tests: nothing here fails on a slow machine; the tables are for people to read.
 """
@@ -137,41 +139,120 @@ def bench_book(repeats: int) -> str:
 
 
 def bench_grading(repeats: int) -> str:
-    """20 submissions of chapter 01: ours (sandboxed, and without the sandbox) and nbgrader."""
+    """20 submissions of chapter 01: nbgrader, and ours sandboxed with and without the warm
+    zygote and without the sandbox (medians of ``repeats`` interleaved runs, after a first run
+    that makes the reference run); 100 submissions on Dask ``local:1`` and ``local:2``; and the
+    floor, the learner's cells alone in a process already started."""
     from autograder.grading.batch import grade
-    from autograder.grading.throughput import compare_with_nbgrader
+    from autograder.grading.throughput import cells_seconds, compare_with_nbgrader, reference_class
     from autograder.publishing.course import Course
 
+    variants = {
+        "autograder grade --jobs 2 (sandboxed, warm zygote)": {"zygote": True},
+        "autograder grade --jobs 2 --no-zygote (sandboxed)": {"zygote": False},
+        "autograder grade --jobs 2 --no-sandbox": {"sandbox": False},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         c = compare_with_nbgrader(ROOT / "course", "01_autograd", Path(tmp), students=20, jobs=2)
         course = Course(Path(tmp) / "autograder")
-        plain = grade(course, "01_autograd", jobs=2, progress=False, sandbox=False)
-        # Dask's LocalCluster of 2 processes (its start-up included), sandboxed.
-        dask = grade(course, "01_autograd", progress=False, cluster="local:2")
-        same_dask = {(r.student, r.score) for r in dask.results} == {
-            (r.student, r.score) for r in c.ours.results
+        runs: dict[str, list] = {name: [] for name in variants}
+        for _ in range(repeats):
+            for name, options in variants.items():
+                runs[name].append(grade(course, "01_autograd", jobs=2, progress=False, **options))
+        floor = cells_seconds(course, "01_autograd", repeats=repeats)
+        same = all(
+            {(r.student, r.score) for r in run.results}
+            == {(r.student, r.score) for r in c.ours.results}
+            for group in runs.values()
+            for run in group
+        )
+        # 100 submissions on Dask: LocalClusters of 1 and 2 processes (start-up included).
+        big = Path(tmp) / "big"
+        shutil.copytree(Path(tmp) / "autograder", big, ignore=shutil.ignore_patterns("submitted"))
+        big_course = Course(big)
+        reference_class(big_course, "01_autograd", big_course.folder("submitted"), 100)
+        dask = {
+            n: grade(big_course, "01_autograd", progress=False, cluster=f"local:{n}")
+            for n in (1, 2)
+        }
+        same = same and {r.score for d in dask.values() for r in d.results} == {
+            r.score for r in c.ours.results
         }
 
-    def per_sub(run) -> float:
-        return statistics.median(r.seconds.get("run", 0.0) for r in run.results)
+    def median(name: str) -> float:
+        return statistics.median(r.wall_seconds for r in runs[name])
+
+    def per_sub(group) -> float:
+        return statistics.median(r.seconds.get("run", 0.0) for run in group for r in run.results)
 
     base = c.nbgrader.wall_seconds
+    names = list(variants)
     rows = [
-        ["nbgrader autograde (baseline, serial)", f"{base:.1f}", f"{c.nbgrader_per_minute:.1f}", "1.0x", ""],
-        ["autograder grade --jobs 2 (sandboxed)", f"{c.ours.wall_seconds:.1f}", f"{c.ours_per_minute:.1f}",
-         f"{base / c.ours.wall_seconds:.1f}x", f"{per_sub(c.ours):.1f}"],
-        ["autograder grade --jobs 2 --no-sandbox", f"{plain.wall_seconds:.1f}", f"{plain.per_minute():.1f}",
-         f"{base / plain.wall_seconds:.1f}x", f"{per_sub(plain):.1f}"],
-        ["autograder grade --cluster local:2", f"{dask.wall_seconds:.1f}", f"{dask.per_minute():.1f}",
-         f"{base / dask.wall_seconds:.1f}x", f"{per_sub(dask):.1f}"],
-    ]  # fmt: skip
-    same = "yes" if c.same_scores and same_dask else "NO"
-    return table(
-        f"Grading 20 submissions of 01_autograd (one run each; same scores as nbgrader: {same}; "
-        "the first autograder run includes the one-off reference run)",
-        ["grader", "seconds", "submissions/min", "speed-up", "median s per submission"],
-        rows,
+        [
+            "nbgrader autograde (baseline, serial)",
+            f"{base:.1f}",
+            "1 run",
+            f"{60 * 20 / base:.1f}",
+            "1.0x",
+            "",
+        ]
+    ]
+    for name in names:
+        walls = [r.wall_seconds for r in runs[name]]
+        rows.append(
+            [
+                name,
+                f"{median(name):.1f}",
+                f"{min(walls):.1f}–{max(walls):.1f}",
+                f"{60 * 20 / median(name):.1f}",
+                f"{base / median(name):.1f}x",
+                f"{per_sub(runs[name]):.2f}",
+            ]
+        )
+    rows.append(
+        [
+            "(first autograder run, with the reference run)",
+            f"{c.ours.wall_seconds:.1f}",
+            "1 run",
+            f"{c.ours_per_minute:.1f}",
+            f"{base / c.ours.wall_seconds:.1f}x",
+            "",
+        ]
     )
+    rows.append(
+        [
+            "floor: the learner's cells alone, one warm process",
+            f"{floor * 20 / 2:.1f}",
+            "",
+            f"{60 * 2 / floor:.1f}",
+            f"{base / (floor * 10):.1f}x",
+            f"{floor:.2f}",
+        ]
+    )
+    warm, fresh, plain = (median(n) for n in names)
+    grading = table(
+        f"Grading 20 submissions of 01_autograd (median of {repeats}; same scores as nbgrader: "
+        f"{'yes' if same else 'NO'})",
+        ["grader", "seconds", "range", "submissions/min", "speed-up", "median s per submission"],
+        rows,
+    )  # fmt: skip
+    ratios = table(
+        "The sandbox's cost and the zygote's gain (ratios of the medians above)",
+        ["comparison", "ratio"],
+        [
+            ["sandboxed / no sandbox, both a fresh process per submission", f"{fresh / plain:.2f}"],
+            ["sandboxed with the zygote / no sandbox (fresh processes)", f"{warm / plain:.2f}"],
+            ["no zygote / zygote (sandboxed)", f"{fresh / warm:.2f}"],
+            ["warm zygote / the floor (2 slots)", f"{warm / (floor * 10):.2f}"],
+        ],
+    )
+    cluster = table(
+        "100 submissions of 01_autograd on a Dask LocalCluster (sandboxed, warm zygote per worker; start-up included)",
+        ["cluster", "seconds", "submissions/min", "speed-up over local:1"],
+        [[f"--cluster local:{n}", f"{d.wall_seconds:.1f}", f"{d.per_minute():.1f}",
+          f"{dask[1].wall_seconds / d.wall_seconds:.2f}x"] for n, d in dask.items()],
+    )  # fmt: skip
+    return "\n".join([grading, ratios, cluster])
 
 
 SECTIONS: dict[str, Callable[[int], str]] = {
