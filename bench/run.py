@@ -61,13 +61,17 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: Which notebooks the notebooks section runs (``--notebooks``: a glob under course/source).
+NOTEBOOKS = "*/*.ipynb"
+
+
 def bench_notebooks(repeats: int) -> str:
     rows = []
     env = {
         k: v for k, v in os.environ.items() if k != "MPLBACKEND"
     }  # inline figures, as in Jupyter
     with tempfile.TemporaryDirectory() as tmp:
-        for nb in sorted(SOURCE.glob("*/*.ipynb")):
+        for nb in sorted(SOURCE.glob(NOTEBOOKS)):
             times, mems = [], []
             for i in range(repeats):
                 out = Path(tmp) / f"{nb.parent.name}-{nb.stem}-{i}.ipynb"
@@ -268,7 +272,14 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--notebooks",
+        default=NOTEBOOKS,
+        help="which notebooks to time, a glob under course/source (default: all, '*/*.ipynb')",
+    )
     args = parser.parse_args(argv)
+    global NOTEBOOKS
+    NOTEBOOKS = args.notebooks
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
