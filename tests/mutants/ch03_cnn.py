@@ -132,6 +132,192 @@ MUTANTS = [
             return torch.from_numpy(out).to(dtype=x.dtype, device=x.device)
         """,
     ),
+    # ---------------------------------------------------------------- conv2d_backward
+    Mutant(
+        name="conv2d_backward_full_correlation_without_flip",
+        cell="conv2d_backward",
+        fails=["test_conv2d_backward", "hidden_conv2d_backward_flip"],
+        # the "full convolution" route for grad_x, with the kernel not rotated by 180 degrees
+        code="""
+        def conv2d_backward(grad_out, x, weight, stride=1, padding=0):
+            sh, sw = (stride, stride) if isinstance(stride, int) else stride
+            ph, pw = (padding, padding) if isinstance(padding, int) else padding
+            n, _, h, w = x.shape
+            c_out, _, kh, kw = weight.shape
+            h_out, w_out = grad_out.shape[2:]
+            xp = F.pad(x, (pw, pw, ph, ph))
+            grad_weight = torch.zeros_like(weight)
+            for u in range(kh):
+                for v in range(kw):
+                    patch = xp[:, :, u : u + sh * (h_out - 1) + 1 : sh, v : v + sw * (w_out - 1) + 1 : sw]
+                    grad_weight[:, :, u, v] = torch.einsum("nohw,nchw->oc", grad_out, patch)
+            spread = grad_out.new_zeros(n, c_out, sh * (h_out - 1) + 1, sw * (w_out - 1) + 1)
+            spread[:, :, ::sh, ::sw] = grad_out  # zeros between the entries: the stride
+            full = F.pad(spread, (kw - 1, kw - 1, kh - 1, kh - 1))
+            grad_xp = F.conv2d(full, weight.transpose(0, 1))  # should be weight.flip(2, 3)
+            missing = (xp.shape[3] - grad_xp.shape[3], xp.shape[2] - grad_xp.shape[2])
+            grad_xp = F.pad(grad_xp, (0, missing[0], 0, missing[1]))  # rows no window reached
+            return grad_xp[:, :, ph : ph + h, pw : pw + w], grad_weight, grad_out.sum(dim=(0, 2, 3))
+        """,
+    ),
+    Mutant(
+        name="conv2d_backward_bias_mean",
+        cell="conv2d_backward",
+        fails=["test_conv2d_backward", "hidden_conv2d_backward_bias_sum"],
+        code=_edit(
+            "conv2d_backward",
+            ("grad_out.sum(dim=(0, 2, 3))", "grad_out.mean(dim=(0, 2, 3))"),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_bias_averaged_over_the_batch",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_bias_sum", "hidden_conv2d_backward_batch"],
+        # summed over the positions, averaged over the images: right for one image
+        code=_edit(
+            "conv2d_backward",
+            ("grad_out.sum(dim=(0, 2, 3))", "grad_out.sum(dim=(2, 3)).mean(dim=0)"),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_stride_ignored_in_grad_x",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_stride", "hidden_conv2d_backward_no_autograd"],
+        # the gradient scattered into consecutive positions, as if the stride were 1
+        code=_edit(
+            "conv2d_backward",
+            (
+                "grad_xp[:, :, rows, cols] += ",
+                "grad_xp[:, :, u : u + h_out, v : v + w_out] += ",
+            ),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_stride_ignored_in_grad_weight",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_stride", "hidden_conv2d_backward_no_autograd"],
+        code=_edit(
+            "conv2d_backward",
+            (
+                'torch.einsum("nohw,nchw->oc", grad_out, xp[:, :, rows, cols])',
+                'torch.einsum("nohw,nchw->oc", grad_out, xp[:, :, u : u + h_out, v : v + w_out])',
+            ),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_padding_not_cropped",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_padding", "hidden_conv2d_backward_no_autograd"],
+        # returns the gradient of the padded input, of shape (N, C_in, H + 2ph, W + 2pw)
+        code=_edit(
+            "conv2d_backward",
+            ("grad_x = grad_xp[:, :, ph : ph + h, pw : pw + w]", "grad_x = grad_xp"),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_padding_cropped_at_the_end",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_padding", "hidden_conv2d_backward_no_autograd"],
+        # the right shape, but the first rows and columns kept instead of the middle
+        code=_edit(
+            "conv2d_backward",
+            ("grad_x = grad_xp[:, :, ph : ph + h, pw : pw + w]", "grad_x = grad_xp[:, :, :h, :w]"),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_weight_mean_over_the_batch",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_batch"],
+        code=_edit(
+            "conv2d_backward",
+            (
+                'torch.einsum("nohw,nchw->oc", grad_out, xp[:, :, rows, cols])',
+                'torch.einsum("nohw,nchw->oc", grad_out, xp[:, :, rows, cols]) / x.shape[0]',
+            ),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_grad_x_summed_over_the_batch",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_batch"],
+        # every image gets the gradient of the whole batch
+        code=_edit(
+            "conv2d_backward",
+            (
+                'torch.einsum("nohw,oc->nchw", grad_out, weight[:, :, u, v])',
+                'torch.einsum("nohw,oc->chw", grad_out, weight[:, :, u, v])',
+            ),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_pair_first_value_only",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_pairs"],
+        code=_edit(
+            "conv2d_backward",
+            (
+                "sh, sw = (stride, stride) if isinstance(stride, int) else stride",
+                "sh = sw = stride if isinstance(stride, int) else stride[0]",
+            ),
+            (
+                "ph, pw = (padding, padding) if isinstance(padding, int) else padding",
+                "ph = pw = padding if isinstance(padding, int) else padding[0]",
+            ),
+        ),
+    ),
+    Mutant(
+        name="conv2d_backward_autograd",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_no_autograd"],
+        code="""
+        def conv2d_backward(grad_out, x, weight, stride=1, padding=0):
+            x = x.detach().requires_grad_(True)
+            weight = weight.detach().requires_grad_(True)
+            bias = torch.zeros(weight.shape[0], dtype=x.dtype, device=x.device, requires_grad=True)
+            y = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+            return torch.autograd.grad(y, (x, weight, bias), grad_out)
+        """,
+    ),
+    Mutant(
+        name="conv2d_backward_tensor_backward",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_no_autograd"],
+        code="""
+        def conv2d_backward(grad_out, x, weight, stride=1, padding=0):
+            x = x.detach().requires_grad_(True)
+            weight = weight.detach().requires_grad_(True)
+            bias = torch.zeros(weight.shape[0], dtype=x.dtype, device=x.device, requires_grad=True)
+            F.conv2d(x, weight, bias, stride=stride, padding=padding).backward(grad_out)
+            return x.grad, weight.grad, bias.grad
+        """,
+    ),
+    Mutant(
+        name="conv2d_backward_nn_grad",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_no_autograd"],
+        code="""
+        def conv2d_backward(grad_out, x, weight, stride=1, padding=0):
+            grad_x = torch.nn.grad.conv2d_input(x.shape, weight, grad_out, stride, padding)
+            grad_weight = torch.nn.grad.conv2d_weight(x, weight.shape, grad_out, stride, padding)
+            return grad_x, grad_weight, grad_out.sum(dim=(0, 2, 3))
+        """,
+    ),
+    Mutant(
+        name="conv2d_backward_conv_transpose2d",
+        cell="conv2d_backward",
+        fails=["hidden_conv2d_backward_no_autograd"],
+        # the input gradient is a transposed convolution: right values, the forbidden function
+        code=_edit(
+            "conv2d_backward",
+            (
+                "    grad_x = grad_xp[:, :, ph : ph + h, pw : pw + w]",
+                "    extra = (h + 2 * ph - kh - sh * (h_out - 1), w + 2 * pw - kw - sw * (w_out - 1))\n"
+                "    grad_x = F.conv_transpose2d(\n"
+                "        grad_out, weight, stride=(sh, sw), padding=(ph, pw), output_padding=extra\n"
+                "    )",
+            ),
+        ),
+    ),
     # ---------------------------------------------------------------- max_pool2d
     Mutant(
         name="max_pool2d_stride_defaults_to_one",
