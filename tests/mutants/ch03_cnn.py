@@ -541,8 +541,35 @@ MUTANTS = [
         name="cnn_wrong_flatten_size",
         cell="cnn",
         fails=["test_cnn_shape", "test_train_cnn", "hidden_cnn_batch_independent"],
-        # the classifier expects the size before the second pooling: (N, 32 * 4 * 4)
-        code=_edit("cnn", ("nn.Linear(32 * 2 * 2, 64)", "nn.Linear(32 * 4 * 4, 64)")),
+        # the classifier expects the size before the second pooling: (N, 16 * 4 * 4)
+        code=_edit("cnn", ("nn.Linear(16 * 2 * 2, 10)", "nn.Linear(16 * 4 * 4, 10)")),
+    ),
+    Mutant(
+        name="cnn_over_the_budget",
+        cell="cnn",
+        fails=["test_cnn_shape"],
+        # the lesson's LeNet, 13,802 parameters: it trains well, but the budget is 2,000
+        code="""
+        class DigitsCNN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential(
+                    nn.Conv2d(1, 16, 3, padding=1),
+                    nn.BatchNorm2d(16),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                    nn.Conv2d(16, 32, 3, padding=1),
+                    nn.BatchNorm2d(32),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                )
+                self.classifier = nn.Sequential(
+                    nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10)
+                )
+
+            def forward(self, x):
+                return self.classifier(self.features(x))
+        """,
     ),
     Mutant(
         name="cnn_squeezes_the_batch_axis",
