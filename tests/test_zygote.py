@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,9 +32,20 @@ LIMITS = Limits(memory=2 << 30, processes=64)
 
 
 @pytest.fixture
-def slot():
+def shown_under_tmp():
+    """A folder under /tmp that the sandbox shows read-only (as CI's fresh clone, whose
+    virtualenv lies under /tmp: bubblewrap makes its mount point in the private /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix="autograder-test-", dir="/tmp")) / "shown"
+    folder.mkdir()
+    (folder / "data").write_text("read-only")
+    yield folder
+    shutil.rmtree(folder.parent)
+
+
+@pytest.fixture
+def slot(shown_under_tmp):
     s = Slot()
-    s.configure([ROOT, Path.home()], slot_readable(), LIMITS)
+    s.configure([ROOT, Path.home()], [*slot_readable(), shown_under_tmp], LIMITS)
     s.answer_timeout = 5.0
     yield s
     s.close()
@@ -84,7 +97,7 @@ print(json.dumps({
 def test_the_zygote_is_protected_and_single_threaded(slot):
     slot.folder()
     assert slot.info["dumpable"] is False and slot.info["threads"] == 1
-    assert slot.info["problems"] == []
+    assert slot.info["problems"] == []  # a mount point under /tmp is not left-over work
 
 
 def test_a_child_cannot_trace_or_read_its_zygote(slot):
@@ -118,11 +131,17 @@ print(json.dumps({"attach": attached, "errno": errno, "mem": mem, "environ": env
     assert seen["mem"] == "PermissionError" and seen["environ"] == "PermissionError"
 
 
-def test_no_daemon_file_or_descriptor_survives_for_the_next_child(slot):
+def test_no_daemon_file_or_descriptor_survives_for_the_next_child(slot, shown_under_tmp):
+    (before,) = child(slot, LOOK_AROUND)  # what bubblewrap made: mount points under /tmp
+    baseline = shown(before)
+    mount_parent = str(shown_under_tmp.parent)
     first = child(
         slot,
-        """
+        f"""
 import os, time
+open("{mount_parent}/planted", "w").write("x")  # beside a mount point, in the private /tmp
+"""
+        + """
 open("/tmp/planted.py", "w").write("print('planted')")
 open("planted_in_work", "w").write("x")
 os.makedirs(".ipython/profile_default/startup", exist_ok=True)
@@ -154,7 +173,10 @@ print(sorted(os.listdir(".")))
     (second,) = child(slot, "import time\ntime.sleep(0.5)\n" + LOOK_AROUND, files={"mine": b"1"})
     seen = shown(second)
     assert seen["others"] == []  # no process but init, the zygote and this child
-    assert seen["tmp"] == [] and seen["shm"] == []
+    assert seen["tmp"] == baseline["tmp"] and seen["shm"] == baseline["shm"] == []
+    assert not os.path.exists(f"{mount_parent}/planted")  # (never reached the host either)
+    (check,) = child(slot, f"import os\nprint(sorted(os.listdir({mount_parent!r})))")
+    assert printed(check).strip() == "['shown']"
     assert seen["work"] == [".ipython", "mine"]  # its own file (and IPython's profile) only
     assert seen["ipc"] == []
     fds = seen["fds"]

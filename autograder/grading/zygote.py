@@ -23,8 +23,9 @@ What keeps one submission from another (and from the zygote):
   killing anything left in them.
 - **Nothing survives a submission**: when the grader ends a child, the zygote kills every other
   process of the sandbox (``kill(-1)``, until ``/proc`` shows only itself and bubblewrap's
-  init), reaps, empties the working folder, ``/tmp`` and ``/dev/shm``, and checks that no
-  System V IPC object is left. Anything it cannot make clean (or a zygote that does not answer)
+  init), reaps, brings the working folder, ``/tmp`` and ``/dev/shm`` back to what they held
+  before any child ran (:func:`snapshot`: empty, but for the mount points bubblewrap made there,
+  such as a virtualenv's under ``/tmp``), and checks that no System V IPC object is left. Anything it cannot make clean (or a zygote that does not answer)
   and the grader restarts the slot's sandbox; it also does so after any submission that timed
   out or crashed, and after :attr:`Slot.max_children` submissions.
 - A child that signals or kills its zygote only ends its own run (the sandbox's PID namespace
@@ -46,6 +47,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -101,30 +103,91 @@ def _reap() -> None:
             return
 
 
-def _empty(folder: str) -> list[str]:
-    """Remove everything in ``folder``; the names still there afterwards."""
-    path = Path(folder)
-    if not path.is_dir():
-        return []
+#: What a child may write, emptied after each (but for what bubblewrap put there: below).
+WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue")
+
+
+def _remove(path: str) -> None:
+    """Delete a file or a whole tree that a child made (read-only folders included)."""
 
     def writable(func, name, _exc) -> None:
         try:  # a folder the child made read-only: its owner (us) may change that
             os.chmod(os.path.dirname(name), 0o700)
-            os.chmod(name, 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
             func(name)
         except OSError:
             pass
 
-    for entry in list(path.iterdir()):
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, onerror=writable)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def snapshot(folder: str) -> set[str]:
+    """What ``folder`` holds before any child ran: the paths, relative to it, of everything on
+    its own file system (the folders bubblewrap made as mount points for what it shows
+    read-only, such as a virtualenv under /tmp). Mounted file systems are not entered."""
+    root = Path(folder)
+    if not root.is_dir():
+        return set()
+    device = root.stat().st_dev
+    seen: set[str] = set()
+
+    def walk(path: str, rel: str) -> None:
+        for entry in os.scandir(path):
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            seen.add(name)
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode) and info.st_dev == device:
+                walk(entry.path, name)
+
+    walk(folder, "")
+    return seen
+
+
+def restore(folder: str, baseline: set[str]) -> list[str]:
+    """Remove everything in ``folder`` that its :func:`snapshot` did not hold, without entering
+    other file systems (mount points are read-only and not the child's); what is left over."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    device = root.stat().st_dev
+    left: list[str] = []
+
+    def walk(path: str, rel: str) -> None:
         try:
-            if entry.is_dir() and not entry.is_symlink():
-                os.chmod(entry, 0o700)
-                shutil.rmtree(entry, onerror=writable)
-            else:
-                entry.unlink()
-        except OSError:
-            pass
-    return sorted(e.name for e in path.iterdir())
+            entries = list(os.scandir(path))
+        except OSError:  # a folder of ours the child made unreadable
+            try:
+                os.chmod(path, 0o755)
+                entries = list(os.scandir(path))
+            except OSError:
+                left.append(rel or ".")
+                return
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_dev != device:  # a mount point
+                continue
+            if name in baseline:
+                if stat.S_ISDIR(info.st_mode):
+                    walk(entry.path, name)
+                continue
+            _remove(entry.path)
+            if os.path.lexists(entry.path):
+                left.append(name)
+
+    walk(folder, "")
+    return sorted(left)
 
 
 def _ipc_objects() -> list[str]:
@@ -139,9 +202,10 @@ def _ipc_objects() -> list[str]:
     return left
 
 
-def clean_up(workdir: str) -> list[str]:
-    """Kill every process of the sandbox but bubblewrap's init and this one, empty the folders
-    a child may write; what could not be cleaned (empty: clean)."""
+def clean_up(workdir: str, baseline: dict[str, set[str]]) -> list[str]:
+    """Kill every process of the sandbox but bubblewrap's init and this one, bring the folders
+    a child may write back to their ``baseline`` (:func:`snapshot`); what could not be cleaned
+    (empty: clean)."""
     me = os.getpid()
     problems: list[str] = []
     for attempt in range(100):
@@ -156,8 +220,8 @@ def clean_up(workdir: str) -> list[str]:
         time.sleep(0.002 * attempt)
     else:
         problems.append(f"{len(others)} processes would not die")
-    for folder in (workdir, "/tmp", "/dev/shm", "/dev/mqueue"):
-        left = _empty(folder)
+    for folder in (workdir, *WRITABLE):
+        left = restore(folder, baseline.get(folder, set()))
         if left:
             problems.append(f"{folder} not empty: {left[:3]}")
     if ipc := _ipc_objects():
@@ -246,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     for fd in (0, 1, 2):  # nothing of the zygote's own talks to anyone but the grader
         os.dup2(null, fd)
     os.close(null)
+    baseline = {folder: snapshot(folder) for folder in (workdir, *WRITABLE)}
     import importlib
 
     for name in PRELOAD:
@@ -254,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001 - a course without matplotlib or sklearn still grades
             pass
     protected = _prctl_dumpable(0)
-    problems = clean_up(workdir)  # the preloads' caches (matplotlib's fonts) written to HOME
+    problems = clean_up(workdir, baseline)  # the preloads' caches (matplotlib's fonts)
     # One thread: fork copies only the calling one (a lock held by another would stay held).
     threads = len(os.listdir("/proc/self/task"))
     _send(ctl, {"ready": True, "dumpable": not protected, "threads": threads, "problems": problems})
@@ -276,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         elif request.get("op") == "end":
             for fd in fds:
                 os.close(fd)
-            problems = clean_up(workdir)
+            problems = clean_up(workdir, baseline)
             child = None
             _send(ctl, {"done": True, "problems": problems})
         else:
