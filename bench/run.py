@@ -267,6 +267,7 @@ SECTIONS: dict[str, Callable[[int], str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    global NOTEBOOKS
     parser = argparse.ArgumentParser(description="Run the course's benchmarks and print tables.")
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}"
@@ -278,7 +279,6 @@ def main(argv: list[str] | None = None) -> int:
         help="which notebooks to time, a glob under course/source (default: all, '*/*.ipynb')",
     )
     args = parser.parse_args(argv)
-    global NOTEBOOKS
     NOTEBOOKS = args.notebooks
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
