@@ -51,6 +51,31 @@ def test_notebook_is_clean(path):
 
 
 @pytest.mark.parametrize(
+    "path", [p for p in NOTEBOOKS if p.name == "lesson.ipynb"], ids=lambda p: p.parent.name
+)
+def test_no_stray_true_from_compare(path):
+    """compare() prints its verdict and returns a bool: as a cell's last expression, the book
+    shows a stray ``True`` under the table. Write ``_ = compare(...)`` there."""
+    nb = nbformat.read(path, as_version=4)
+    stray = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:  # magics: not ours to judge here
+            continue
+        last = body[-1] if body else None
+        if (
+            isinstance(last, ast.Expr)
+            and isinstance(last.value, ast.Call)
+            and getattr(last.value.func, "id", None) == "compare"
+        ):
+            stray.append(i)
+    assert not stray, f"cells {stray} end with a bare compare(...): write `_ = compare(...)`"
+
+
+@pytest.mark.parametrize(
     "path", [p for p in NOTEBOOKS if p.name == "exercises.ipynb"], ids=lambda p: p.parent.name
 )
 def test_nbgrader_metadata(path):
