@@ -194,31 +194,31 @@ def generate_feedback(
     from nbgrader.preprocessors import GetGrades
     from tqdm import tqdm
 
-    notebooks = list(course.folder("autograded").glob(f"{student}/{assignment}/*.ipynb"))
-    bar = tqdm(
-        total=len(notebooks),
-        desc=f"feedback {assignment}",
-        unit="nb",
-        file=sys.stderr,
-        disable=not progress,
-    )
-
-    class Feedback(GenerateFeedback):
-        def convert_single_notebook(self, notebook_filename: str) -> None:
-            try:
-                super().convert_single_notebook(notebook_filename)
-            finally:
-                bar.update()
-
     autograded = course.folder("autograded")
     feedback = course.folder("feedback")
+    notebooks = list(autograded.glob(f"{student}/{assignment}/{course.notebook_id}.ipynb"))
     records = {}
     for path in sorted(autograded.glob(f"{student}/{assignment}/{RESULTS_FILE}")):
         try:
             records[path.parent.parent.name] = json.loads(path.read_text())
         except (OSError, ValueError):
             log.warning("unreadable %s", path)
-    if list(autograded.glob(f"{student}/{assignment}/{course.notebook_id}.ipynb")):
+    if notebooks:
+        bar = tqdm(
+            total=len(notebooks),
+            desc=f"feedback {assignment}",
+            unit="nb",
+            file=sys.stderr,
+            disable=not progress,
+        )
+
+        class Feedback(GenerateFeedback):
+            def convert_single_notebook(self, notebook_filename: str) -> None:
+                try:
+                    super().convert_single_notebook(notebook_filename)
+                finally:
+                    bar.update()
+
         coursedir = course.coursedir(assignment, student)
         coursedir.ignore = [*coursedir.ignore, RESULTS_FILE]  # not copied beside the pages
         converter = Feedback(

@@ -160,8 +160,9 @@ def cells_seconds(course: Course, assignment: str, *, repeats: int = 3) -> float
     from .submissions import copy_files
     from .verdicts import rewrite_for_learner
 
-    source = course.source(assignment) / f"{course.notebook_id}.ipynb"
-    nb = nbformat.read(next(source.parent.glob(source.name)), as_version=4)
+    nb = nbformat.read(
+        next(course.source(assignment).glob(f"{course.notebook_id}.ipynb")), as_version=4
+    )
     cells = [
         rewrite_for_learner(c.source) if is_test_cell(c) else c.source
         for c in nb.cells

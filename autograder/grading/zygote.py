@@ -41,6 +41,7 @@ and the course has no use for them.
 from __future__ import annotations
 
 import array
+import dataclasses
 import json
 import os
 import secrets
@@ -53,6 +54,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from .isolated import WorkerProcess
 
 #: Modules the zygote imports once for all its children (any that fails to import is skipped).
 PRELOAD = (
@@ -528,16 +531,7 @@ class Slot:
                     "op": "fork",
                     "input": INPUT,
                     "folder": folder.name,
-                    "limits": {
-                        name: getattr(limits, name)
-                        for name in (
-                            "memory",
-                            "cpu_seconds",
-                            "file_size",
-                            "processes",
-                            "open_files",
-                        )
-                    },
+                    "limits": dataclasses.asdict(limits),
                 },
                 [to_child[0], from_child[1], *procs],
             )
@@ -574,15 +568,9 @@ class Slot:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _worker_base():
-    from .isolated import WorkerProcess
-
-    return WorkerProcess
-
-
-class ZygoteWorker:
-    """A zygote's child, with the interface of :class:`autograder.grading.isolated.WorkerProcess`
-    (``start``, ``run``, ``close``, ``proc``)."""
+class ZygoteWorker(WorkerProcess):
+    """A zygote's child: :class:`autograder.grading.isolated.WorkerProcess`'s protocol
+    (``start``, ``run``) on the child's own pipes; ``close`` ends it through the slot."""
 
     def __init__(self, slot: Slot, folder: Path, groups, to_child: int, from_child: int) -> None:
         self.slot = slot
@@ -596,23 +584,19 @@ class ZygoteWorker:
         self.failed = False
         self._closed = False
 
-    # Worker protocol: the same as WorkerProcess's, on the child's pipes.
     def start(self, timeout: float = 120) -> None:
         try:
-            _worker_base().start(self, timeout)
+            super().start(timeout)
         except Exception:
             self.failed = True
             raise
 
     def run(self, source: str, timeout: float) -> dict[str, Any]:
         try:
-            return _worker_base().run(self, source, timeout)
+            return super().run(source, timeout)
         except Exception:
             self.failed = True
             raise
-
-    def _read_line(self, timeout: float) -> dict[str, Any]:
-        return _worker_base()._read_line(self, timeout)
 
     def close(self) -> None:
         if self._closed:
